@@ -1,0 +1,160 @@
+package dev.goodput.api;
+
+import dev.goodput.api.spec.DataSpec;
+import dev.goodput.api.spec.Durations;
+import dev.goodput.api.spec.ModelSpec;
+import dev.goodput.api.spec.Quantities;
+import dev.goodput.api.spec.TargetSpec;
+import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.spec.TrainingSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The checks both sides share. The CRD schema repeats the simple ones so the apiserver refuses them first; the
+ * trainer runs all of them before it touches data or a checkpoint, so a local run gets the same answers.
+ */
+public final class SpecValidator {
+    private static final Set<String> ARCHITECTURES = Set.of(ModelSpec.ARCHITECTURES.split("\\|"));
+
+    private SpecValidator() {}
+
+    public static List<String> validate(TrainingJobManifest m) {
+        List<String> p = new ArrayList<>();
+        if (!TrainingJobManifest.API_VERSION.equals(m.apiVersion)) {
+            p.add("apiVersion: expected " + TrainingJobManifest.API_VERSION + ", got " + m.apiVersion);
+        }
+        if (!TrainingJobManifest.KIND.equals(m.kind)) {
+            p.add("kind: expected " + TrainingJobManifest.KIND + ", got " + m.kind);
+        }
+        if (m.spec == null) {
+            p.add("spec: missing");
+            return p;
+        }
+        validateSpec(m.spec, p);
+        return p;
+    }
+
+    public static void validateSpec(TrainingJobSpec s, List<String> p) {
+        if (s.model == null || s.model.architecture == null) {
+            p.add("spec.model.architecture: missing; one of " + ModelSpec.ARCHITECTURES.replace('|', ','));
+        } else if (!ARCHITECTURES.contains(s.model.architecture)) {
+            p.add("spec.model.architecture: unknown model '" + s.model.architecture + "'; one of "
+                    + ModelSpec.ARCHITECTURES.replace('|', ','));
+        }
+        if (s.model != null && s.model.hiddenLayers != null && s.model.hiddenLayers.stream().anyMatch(h -> h == null || h < 1)) {
+            p.add("spec.model.hiddenLayers: every layer needs at least 1 unit");
+        }
+        DataSpec d = s.data;
+        if (d == null || d.path == null || d.path.isBlank()) {
+            p.add("spec.data.path: missing");
+        }
+        if (d != null && d.format != null && !Set.of("idx", "csv", "imagefolder").contains(d.format)) {
+            p.add("spec.data.format: unknown format '" + d.format + "'; one of idx,csv,imagefolder");
+        }
+        validateTraining(s.training, p);
+        validateTarget(s.target, p);
+        if (s.checkpoint != null) {
+            duration("spec.checkpoint.interval", s.checkpoint.interval, p);
+            if (s.checkpoint.keep != null && s.checkpoint.keep < 1) {
+                p.add("spec.checkpoint.keep: must be at least 1, got " + s.checkpoint.keep);
+            }
+        }
+        TrainingSpec t = s.training;
+        if (t != null && t.epochs == null && t.maxSteps == null && t.maxDuration == null && s.target == null) {
+            p.add("spec.training: no budget; set epochs, maxSteps, maxDuration or spec.target");
+        }
+        if (s.resources != null && s.resources.gpus != null && s.resources.gpus < 0) {
+            p.add("spec.resources.gpus: must be >= 0, got " + s.resources.gpus);
+        }
+    }
+
+    private static void validateTraining(TrainingSpec t, List<String> p) {
+        if (t == null) {
+            p.add("spec.training: missing");
+            return;
+        }
+        if (t.globalBatchSize == null || t.globalBatchSize < 1) {
+            p.add("spec.training.globalBatchSize: must be >= 1, got " + t.globalBatchSize);
+        }
+        if (t.batchSize != null && !t.batchSize.equals("auto")) {
+            if (!t.batchSize.matches("[1-9][0-9]*")) {
+                p.add("spec.training.batchSize: must be auto or a positive integer, got '" + t.batchSize + "'");
+            } else if (t.globalBatchSize != null && t.globalBatchSize % Integer.parseInt(t.batchSize) != 0) {
+                p.add("spec.training.batchSize: " + t.batchSize + " does not divide globalBatchSize " + t.globalBatchSize
+                        + "; pick a divisor or use auto");
+            }
+        }
+        if (t.epochs != null && t.epochs < 1) p.add("spec.training.epochs: must be >= 1, got " + t.epochs);
+        if (t.maxSteps != null && t.maxSteps < 1) p.add("spec.training.maxSteps: must be >= 1, got " + t.maxSteps);
+        if (t.maxDuration != null) duration("spec.training.maxDuration", t.maxDuration, p);
+        if (t.memoryBudget != null) {
+            try {
+                Quantities.parse(t.memoryBudget);
+            } catch (IllegalArgumentException e) {
+                p.add("spec.training.memoryBudget: " + e.getMessage());
+            }
+        }
+        if (t.referenceBatchSize != null && t.referenceBatchSize < 1) {
+            p.add("spec.training.referenceBatchSize: must be >= 1, got " + t.referenceBatchSize);
+        }
+        if (t.optimizer != null) {
+            if (!Set.of("adamw", "sgd").contains(t.optimizer.name)) {
+                p.add("spec.training.optimizer.name: unknown optimizer '" + t.optimizer.name + "'; one of adamw,sgd");
+            }
+            if (t.optimizer.lr == null || !(t.optimizer.lr > 0)) {
+                p.add("spec.training.optimizer.lr: must be > 0, got " + t.optimizer.lr);
+            }
+            if (t.optimizer.weightDecay != null && t.optimizer.weightDecay < 0) {
+                p.add("spec.training.optimizer.weightDecay: must be >= 0, got " + t.optimizer.weightDecay);
+            }
+            unit("spec.training.optimizer.beta1", t.optimizer.beta1, p);
+            unit("spec.training.optimizer.beta2", t.optimizer.beta2, p);
+            unit("spec.training.optimizer.momentum", t.optimizer.momentum, p);
+        }
+        if (t.schedule != null && !Set.of("constant", "cosine", "linear", "onecycle").contains(t.schedule.name)) {
+            p.add("spec.training.schedule.name: unknown schedule '" + t.schedule.name + "'; one of constant,cosine,linear,onecycle");
+        }
+        if (t.schedule != null && t.schedule.warmupSteps != null && t.schedule.warmupSteps < 0) {
+            p.add("spec.training.schedule.warmupSteps: must be >= 0, got " + t.schedule.warmupSteps);
+        }
+        if ("bf16".equals(t.precision)) {
+            p.add("spec.training.precision: bf16 is not supported by the DJL 0.36 PyTorch engine (it has no bf16 type"
+                    + " mapping and crashes the JVM); use fp16 (mixed, on CUDA) or fp32");
+        } else if (t.precision != null && !Set.of("auto", "fp32", "fp16").contains(t.precision)) {
+            p.add("spec.training.precision: unknown precision '" + t.precision + "'; one of auto,fp32,fp16");
+        }
+        if (t.gradientClipNorm != null && !(t.gradientClipNorm > 0)) {
+            p.add("spec.training.gradientClipNorm: must be > 0, got " + t.gradientClipNorm);
+        }
+        if (t.threads != null && t.threads < 1) p.add("spec.training.threads: must be >= 1, got " + t.threads);
+    }
+
+    private static void validateTarget(TargetSpec target, List<String> p) {
+        if (target == null) return;
+        if (!Set.of("accuracy", "loss").contains(target.metric)) {
+            p.add("spec.target.metric: unknown metric '" + target.metric + "'; one of accuracy,loss");
+        }
+        if (target.value == null) {
+            p.add("spec.target.value: missing");
+        } else if ("accuracy".equals(target.metric) && (target.value <= 0 || target.value > 1)) {
+            p.add("spec.target.value: accuracy is a share in (0, 1], got " + target.value);
+        }
+        if (target.patience != null && target.patience < 0) p.add("spec.target.patience: must be >= 0");
+        if (target.evalEverySteps != null && target.evalEverySteps < 1) p.add("spec.target.evalEverySteps: must be >= 1");
+    }
+
+    private static void duration(String field, String value, List<String> p) {
+        if (value == null) return;
+        try {
+            if (Durations.parse(value).isZero()) p.add(field + ": must be more than 0");
+        } catch (IllegalArgumentException e) {
+            p.add(field + ": " + e.getMessage());
+        }
+    }
+
+    private static void unit(String field, Double v, List<String> p) {
+        if (v != null && (v < 0 || v >= 1)) p.add(field + ": must be in [0, 1), got " + v);
+    }
+}

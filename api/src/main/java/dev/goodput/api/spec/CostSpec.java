@@ -1,0 +1,12 @@
+package dev.goodput.api.spec;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Min;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class CostSpec {
+    @Min(0)
+    @JsonPropertyDescription("Price in dollars per hour of the whole pod, overriding the operator's price table.")
+    public Double pricePerHour;
+}

@@ -1,0 +1,36 @@
+package dev.goodput.api.spec;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+import java.util.List;
+import java.util.Map;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ResourcesSpec {
+    @Min(0)
+    @Max(16)
+    @JsonPropertyDescription("GPUs in the trainer pod (nvidia.com/gpu); 0 trains on CPU.")
+    public Integer gpus = 0;
+
+    @JsonPropertyDescription("GPU model, e.g. nvidia-h100-80gb; selects the price and the node.")
+    public String gpuType;
+
+    @Pattern(Quantities.PATTERN)
+    public String cpu;
+
+    @Pattern(Quantities.PATTERN)
+    public String memory;
+
+    public Map<String, String> nodeSelector;
+
+    @JsonPropertyDescription("Pod tolerations, as in a Pod spec.")
+    public List<Map<String, Object>> tolerations;
+
+    public String priorityClassName;
+
+    @JsonPropertyDescription("Run on spot/preemptible capacity (priced as such; preemptions expected).")
+    public Boolean spot;
+}

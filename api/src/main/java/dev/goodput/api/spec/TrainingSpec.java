@@ -1,0 +1,105 @@
+package dev.goodput.api.spec;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Pattern;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TrainingSpec {
+    @Min(1)
+    @JsonPropertyDescription("Passes over the training data. One of epochs, maxSteps, maxDuration or a target bounds the run.")
+    public Integer epochs;
+
+    @Min(1)
+    @JsonPropertyDescription("Optimizer steps (global batches) to run at most.")
+    public Long maxSteps;
+
+    @Pattern(Durations.PATTERN)
+    @JsonPropertyDescription("Wall-clock budget for training, e.g. 30m, 2h.")
+    public String maxDuration;
+
+    @Min(1)
+    @JsonPropertyDescription("Examples per optimizer step across all devices and accumulation steps.")
+    public Integer globalBatchSize = 128;
+
+    @Pattern("^(auto|[1-9][0-9]*)$")
+    @JsonPropertyDescription("Micro-batch per device: auto (tuned to memory) or a number that divides globalBatchSize.")
+    public String batchSize = "auto";
+
+    @Pattern(Quantities.PATTERN)
+    @JsonPropertyDescription("Memory the batch tuner may use on CPU, e.g. 4Gi; default: the container limit.")
+    public String memoryBudget;
+
+    @Min(1)
+    @JsonPropertyDescription("Batch size the learning rate was chosen for; lr scales linearly with globalBatchSize / referenceBatchSize.")
+    public Integer referenceBatchSize;
+
+    public OptimizerSpec optimizer = new OptimizerSpec();
+
+    public ScheduleSpec schedule = new ScheduleSpec();
+
+    @Pattern("^(auto|fp32|fp16|bf16)$")
+    @JsonPropertyDescription("auto = fp32 on CPU, fp16 mixed on CUDA. bf16 is refused: DJL 0.36 cannot map it.")
+    public String precision = "auto";
+
+    @Min(0)
+    @JsonPropertyDescription("Clip the global gradient L2 norm to this value; absent = no clipping.")
+    public Double gradientClipNorm;
+
+    @JsonPropertyDescription("Seed for initialisation, data order and augmentation.")
+    public Long seed = 42L;
+
+    @Min(1)
+    @Max(256)
+    @JsonPropertyDescription("Compute threads (intra-op); absent = the CPUs the container may use.")
+    public Integer threads;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class OptimizerSpec {
+        @Pattern("^(adamw|sgd)$")
+        public String name = "adamw";
+
+        @JsonPropertyDescription("Learning rate at referenceBatchSize; must be > 0.")
+        public Double lr = 1e-3;
+
+        @Min(0)
+        public Double weightDecay;
+
+        @Min(0)
+        @Max(1)
+        public Double beta1;
+
+        @Min(0)
+        @Max(1)
+        public Double beta2;
+
+        @Min(0)
+        public Double eps;
+
+        @Min(0)
+        @Max(1)
+        @JsonPropertyDescription("SGD momentum.")
+        public Double momentum;
+
+        @JsonPropertyDescription("SGD Nesterov momentum.")
+        public Boolean nesterov;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class ScheduleSpec {
+        @Pattern("^(constant|cosine|linear|onecycle)$")
+        @JsonPropertyDescription("Decay after warmup: constant, cosine, linear, or onecycle.")
+        public String name = "cosine";
+
+        @Min(0)
+        @JsonPropertyDescription("Steps of linear warmup from 0 to the peak learning rate.")
+        public Integer warmupSteps;
+
+        @Min(0)
+        @Max(1)
+        @JsonPropertyDescription("Final learning rate as a share of the peak.")
+        public Double minLrRatio;
+    }
+}

@@ -1,0 +1,19 @@
+package dev.goodput.api.status;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/** Where training stands; the trainer reports it and the operator copies it into status. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class Progress {
+    public long step;
+    public Long totalSteps;
+    public int epoch;
+    public long samples;
+    public Double samplesPerSecond;
+    public Double loss;
+    public Double metric;
+    public Double bestMetric;
+    public Double etaSeconds;
+    /** Share of step time spent waiting for data; above 0.1 the job is input-bound. */
+    public Double dataWaitShare;
+}

@@ -1,0 +1,27 @@
+package dev.goodput.api.status;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * The part of the status the trainer owns: served as JSON on /progress and written as the termination message.
+ * The operator never reads checkpoint files; this is how it learns of them (design.md §4).
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TrainerReport {
+    /** Starting, Tuning, Running, Checkpointing, Succeeded, Preempted, Failed. */
+    public String phase;
+    public Integer attempt;
+    public Progress progress;
+    public CheckpointRef lastCheckpoint;
+    public TunedBatch tunedBatch;
+    public Boolean targetReached;
+    public Double timeToTargetSeconds;
+    public Long samplesToTarget;
+    public Double trainingSeconds;
+    public Double testAccuracy;
+    public Double testLoss;
+    public Integer exitCode;
+    public String message;
+    /** Step the run resumed from, if any, and which checkpoint was used. */
+    public Long resumedFromStep;
+}

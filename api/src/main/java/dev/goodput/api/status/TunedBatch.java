@@ -1,0 +1,13 @@
+package dev.goodput.api.status;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TunedBatch {
+    public int micro;
+    public int accumulation;
+    public int global;
+    public double lr;
+    /** How the micro-batch was chosen: fixed (from the spec), tuned, checkpoint, or cache. */
+    public String source;
+}
