@@ -13,6 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.stream.Collectors;
 
 /**
@@ -32,6 +35,11 @@ public final class ManifestReader {
     }
 
     public static TrainingJobManifest read(Path file) {
+        return read(file, Map.of());
+    }
+
+    /** Reads a manifest with {@code overrides} (dotted paths such as spec.training.epochs) applied before binding. */
+    public static TrainingJobManifest read(Path file, Map<String, String> overrides) {
         String text;
         try {
             text = Files.readString(file);
@@ -40,25 +48,41 @@ public final class ManifestReader {
         } catch (IOException e) {
             throw new ManifestException(file.toString(), List.of("cannot read: " + e.getMessage()));
         }
-        return parse(text, file.toString());
+        return parse(text, file.toString(), overrides);
     }
 
     public static TrainingJobManifest parse(String text, String source) {
+        return parse(text, source, Map.of());
+    }
+
+    public static TrainingJobManifest parse(String text, String source, Map<String, String> overrides) {
         TrainingJobManifest manifest;
         try {
-            manifest = YAML.readValue(text, TrainingJobManifest.class);
+            if (overrides.isEmpty()) {
+                // Bind from the text itself so errors carry line numbers.
+                manifest = YAML.readValue(text, TrainingJobManifest.class);
+            } else {
+                JsonNode tree = YAML.readTree(text);
+                if (tree == null || tree.isMissingNode() || tree.isNull()) {
+                    throw new ManifestException(source, List.of("the file is empty"));
+                }
+                for (Map.Entry<String, String> o : overrides.entrySet()) {
+                    override(tree, o.getKey(), o.getValue(), source);
+                }
+                manifest = YAML.treeToValue(tree, TrainingJobManifest.class);
+            }
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).sorted().collect(Collectors.joining(", "));
-            throw new ManifestException(source, List.of(path(e) + ": unknown field (line " + line(e) + ")"
+            throw new ManifestException(source, List.of(path(e) + ": unknown field" + at(e)
                     + (known.isEmpty() ? "" : "; known fields here: " + known)));
         } catch (InvalidFormatException e) {
             throw new ManifestException(source, List.of(path(e) + ": '" + e.getValue() + "' is not a valid "
-                    + simpleType(e) + " (line " + line(e) + ")"));
+                    + simpleType(e) + at(e)));
         } catch (MismatchedInputException e) {
-            throw new ManifestException(source, List.of(path(e) + ": expected " + simpleType(e) + " (line " + line(e) + ")"));
+            throw new ManifestException(source, List.of(path(e) + ": expected " + simpleType(e) + at(e)));
         } catch (JsonProcessingException e) {
-            throw new ManifestException(source, List.of("not valid YAML: " + e.getOriginalMessage() + " (line " + line(e) + ")"));
+            throw new ManifestException(source, List.of("not valid YAML: " + e.getOriginalMessage() + at(e)));
         }
         if (manifest == null) {
             throw new ManifestException(source, List.of("the file is empty"));
@@ -68,6 +92,25 @@ public final class ManifestReader {
             throw new ManifestException(source, problems);
         }
         return manifest;
+    }
+
+    private static void override(JsonNode tree, String path, String value, String source) throws JsonProcessingException {
+        String[] parts = path.split("\\.");
+        JsonNode node = tree;
+        for (int i = 0; i < parts.length - 1; i++) {
+            if (!(node instanceof ObjectNode obj)) {
+                throw new ManifestException(source, List.of(path + ": cannot set, " + parts[i - 1] + " is not an object"));
+            }
+            JsonNode child = obj.get(parts[i]);
+            if (child == null || child.isNull()) child = obj.putObject(parts[i]);
+            node = child;
+        }
+        if (!(node instanceof ObjectNode obj)) {
+            throw new ManifestException(source, List.of(path + ": cannot set, its parent is not an object"));
+        }
+        // Parse the value as YAML so numbers, booleans and lists keep their types.
+        JsonNode parsed = YAML.readTree(value);
+        obj.set(parts[parts.length - 1], parsed == null || parsed.isMissingNode() ? obj.nullNode() : parsed);
     }
 
     private static String path(JsonMappingException e) {
@@ -94,7 +137,7 @@ public final class ManifestReader {
         return "object";
     }
 
-    private static int line(JsonProcessingException e) {
-        return e.getLocation() == null ? -1 : e.getLocation().getLineNr();
+    private static String at(JsonProcessingException e) {
+        return e.getLocation() == null || e.getLocation().getLineNr() < 0 ? "" : " (line " + e.getLocation().getLineNr() + ")";
     }
 }

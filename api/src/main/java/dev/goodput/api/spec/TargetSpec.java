@@ -5,9 +5,12 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** The stopping rule. Reaching it ends the job successfully and fixes time-to-target and cost-to-target. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(value = "self.metric != 'accuracy' || (self.value > 0.0 && self.value <= 1.0)", fieldPath = ".value",
+        message = "spec.target.value: accuracy is a share in (0, 1]")
 public class TargetSpec {
     @Required
     @Pattern("^(accuracy|loss)$")

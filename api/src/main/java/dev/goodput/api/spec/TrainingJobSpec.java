@@ -4,12 +4,25 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /**
  * The desired state of a TrainingJob. The same object is read by the operator (as the CR's spec) and by the trainer
  * (from the manifest file), so a job behaves the same on a laptop and on a cluster.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// CEL rules checked by the apiserver (CRD x-kubernetes-validations); SpecValidator repeats them for local runs.
+@ValidationRule(value = "has(self.target) || (has(self.training) && (has(self.training.epochs)"
+        + " || has(self.training.maxSteps) || has(self.training.maxDuration)))",
+        message = "no budget: set spec.training.epochs, spec.training.maxSteps, spec.training.maxDuration or spec.target")
+@ValidationRule(value = "self.model == oldSelf.model", fieldPath = ".model", reason = "FieldValueForbidden",
+        message = "spec.model is immutable: checkpoints only fit the model that wrote them; create a new TrainingJob")
+@ValidationRule(value = "has(self.data) == has(oldSelf.data) && (!has(self.data) || self.data == oldSelf.data)",
+        fieldPath = ".data", reason = "FieldValueForbidden",
+        message = "spec.data is immutable: a resumed run must see the same data in the same order; create a new TrainingJob")
+@ValidationRule(value = "has(self.managedBy) == has(oldSelf.managedBy)"
+        + " && (!has(self.managedBy) || self.managedBy == oldSelf.managedBy)",
+        fieldPath = ".managedBy", reason = "FieldValueForbidden", message = "spec.managedBy is immutable")
 public class TrainingJobSpec {
     @Required
     @JsonPropertyDescription("The network to train and its size.")

@@ -5,8 +5,23 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.ValidationRule;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
+// batchSize is an int-or-string in the CRD (auto, 64 or "64"); these rules check its value.
+@ValidationRule(value = "!has(self.batchSize) || string(self.batchSize) == 'auto'"
+        + " || string(self.batchSize).matches('^[1-9][0-9]{0,8}$')",
+        fieldPath = ".batchSize", message = "spec.training.batchSize must be auto or a positive integer")
+@ValidationRule(value = "!has(self.batchSize) || !has(self.globalBatchSize)"
+        + " || !string(self.batchSize).matches('^[1-9][0-9]{0,8}$')"
+        + " || self.globalBatchSize % int(string(self.batchSize)) == 0",
+        fieldPath = ".batchSize",
+        messageExpression = "'spec.training.batchSize ' + string(self.batchSize) + ' does not divide globalBatchSize '"
+                + " + string(self.globalBatchSize) + '; pick a divisor or use auto'",
+        message = "spec.training.batchSize must divide spec.training.globalBatchSize")
+@ValidationRule(value = "!has(self.precision) || self.precision != 'bf16'", fieldPath = ".precision",
+        reason = "FieldValueNotSupported",
+        message = "spec.training.precision: bf16 is not supported by the DJL 0.36 PyTorch engine; use fp16 (mixed, on CUDA) or fp32")
 public class TrainingSpec {
     @Min(1)
     @JsonPropertyDescription("Passes over the training data. One of epochs, maxSteps, maxDuration or a target bounds the run.")
@@ -57,6 +72,8 @@ public class TrainingSpec {
     public Integer threads;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    @ValidationRule(value = "!has(self.lr) || self.lr > 0.0", fieldPath = ".lr",
+            message = "spec.training.optimizer.lr must be > 0")
     public static class OptimizerSpec {
         @Pattern("^(adamw|sgd)$")
         public String name = "adamw";

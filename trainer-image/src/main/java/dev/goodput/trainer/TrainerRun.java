@@ -1,0 +1,268 @@
+package dev.goodput.trainer;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.goodput.api.ExitCodes;
+import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.spec.TrainingSpec;
+import dev.goodput.api.status.CheckpointRef;
+import dev.goodput.api.status.TrainerReport;
+import dev.goodput.api.status.TunedBatch;
+import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
+import dev.goodput.trainer.checkpoint.CheckpointStore;
+import dev.goodput.trainer.checkpoint.ModelState;
+import dev.goodput.trainer.config.BatchChoice;
+import dev.goodput.trainer.config.RunSettings;
+import dev.goodput.trainer.config.TrainingPlan;
+import dev.goodput.trainer.console.ConsoleProgress;
+import dev.goodput.trainer.console.Durations;
+import dev.goodput.trainer.console.SummaryTable;
+import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.data.Normalization;
+import dev.goodput.trainer.loop.Evaluator;
+import dev.goodput.trainer.loop.RunProgress;
+import dev.goodput.trainer.loop.StoppingRule;
+import dev.goodput.trainer.loop.TrainingLoop;
+import dev.goodput.trainer.metrics.StatusServer;
+import dev.goodput.trainer.metrics.TrainerMetrics;
+import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.optim.AdamW;
+import dev.goodput.trainer.optim.Optimizer;
+import dev.goodput.trainer.optim.Sgd;
+import dev.goodput.trainer.preemption.PreemptionDetector;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import dev.goodput.trainer.loop.ProgressListener;
+import dev.goodput.trainer.loop.ProgressListeners;
+import java.util.Optional;
+
+/**
+ * One run of the trainer, from a validated manifest to an exit code: check the data, resume from the newest good
+ * checkpoint, train, save, report. The order matters: nothing touches a checkpoint before the config and data are
+ * known to be good, so a bad manifest can never damage a job's saved progress.
+ */
+public final class TrainerRun {
+    /** Default time between SIGTERM and SIGKILL when the manifest does not say (Kubernetes' default). */
+    static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final RunSettings settings;
+    private final PrintStream out;
+    private final TrainerMetrics metrics = new TrainerMetrics();
+    private final List<ProgressListener> listeners = new ArrayList<>();
+    private RunProgress progress;
+    private TrainingLoop.Outcome outcome;
+
+    public TrainerRun(RunSettings settings, PrintStream out) {
+        this.settings = settings;
+        this.out = out;
+    }
+
+    /** Also tell {@code listener} about steps, evaluations and the end (tests, the run report). */
+    public TrainerRun addListener(ProgressListener listener) {
+        listeners.add(listener);
+        return this;
+    }
+
+    public RunProgress progress() {
+        return progress;
+    }
+
+    public TrainingLoop.Outcome outcome() {
+        return outcome;
+    }
+
+    public int run() {
+        TrainingJobSpec spec = settings.manifest().spec;
+        PreemptionDetector preemption = new PreemptionDetector(spec.checkpoint.gracePeriodSeconds == null
+                ? DEFAULT_GRACE : Duration.ofSeconds(spec.checkpoint.gracePeriodSeconds));
+        if (settings.handleSignals()) preemption.install();
+        DataSource.checkReadable(spec.data);
+        TrainingSpec t = spec.training;
+
+        long loadStart = System.nanoTime();
+        DataSource.Splits data;
+        try {
+            data = DataSource.load(spec.data);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        out.printf(Locale.ROOT, "data: %d train / %d test examples of %dx%dx%d, %d classes (%.1fs)%n",
+                data.train().size(), data.test().size(), data.train().channels(), data.train().height(),
+                data.train().width(), data.train().classes(), (System.nanoTime() - loadStart) / 1e9);
+
+        CheckpointStore store = new CheckpointStore(settings.jobCheckpoints(), spec.checkpoint.keep == null ? 3 : spec.checkpoint.keep);
+        Optional<CheckpointStore.Loaded> resume;
+        try {
+            resume = store.loadLatest();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot resume: " + e.getMessage(), e);
+        }
+
+        BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
+                .map(tb -> new BatchChoice(tb.micro, tb.accumulation, "checkpoint"))
+                .orElseGet(() -> BatchChoice.fixed(t.globalBatchSize, t.batchSize));
+        if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
+            out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
+        }
+        int cpus = Runtime.getRuntime().availableProcessors();
+        TrainingPlan plan = TrainingPlan.resolve(spec, data.train().size(), batch, cpus);
+
+        Engine engine = Engine.getEngine("PyTorch");
+        JniUtils.setNumThreads(plan.threads());
+        engine.setRandomSeed((int) plan.seed());
+        progress = new RunProgress(plan.seed(), plan.totalSteps());
+        TunedBatch tb = new TunedBatch();
+        tb.micro = plan.microBatch();
+        tb.accumulation = plan.accumulation();
+        tb.global = plan.globalBatch();
+        tb.lr = plan.schedule().peak();
+        tb.source = batch.source();
+        progress.tunedBatch(tb);
+
+        try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName());
+             StatusServer server = startServer();
+             CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, plan.checkpointInterval(), metrics,
+                     this::onSaved, out::println)) {
+            Block block = ModelFactory.build(spec.model, data.train().classes());
+            block.initialize(manager, DataType.FLOAT32, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
+            Optimizer optimizer = optimizer(t, manager);
+            if (resume.isPresent()) {
+                CheckpointStore.Loaded l = resume.get();
+                for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
+                ModelState.restore(l.snapshot(), block.getParameters(), optimizer, manager);
+                progress.restore(l.snapshot().state());
+                progress.tunedBatch(tb);
+                onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0));
+                out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
+            }
+            out.printf(Locale.ROOT, "model %s: %,d parameters | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
+                    spec.model.architecture, parameterCount(block), plan.globalBatch(), plan.microBatch(), plan.accumulation(),
+                    plan.schedule().peak(), plan.schedule().kind(), plan.threads(),
+                    server == null ? "no metrics port" : "metrics on :" + server.port());
+
+            Normalization norm = Normalization.of(data.train());
+            BatchAssembler train = new BatchAssembler(data.train(), norm, spec.data.augment, plan.seed());
+            Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, plan.seed()), 1000);
+            listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
+            ProgressListener all = new ProgressListeners(listeners);
+            TrainingLoop loop = new TrainingLoop(manager, block, optimizer, t.optimizer.name, plan, train, evaluator,
+                    new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all);
+            outcome = loop.run();
+            all.onFinish(progress.report());
+            return conclude(outcome, plan, checkpoints);
+        }
+    }
+
+    private int conclude(TrainingLoop.Outcome outcome, TrainingPlan plan, CheckpointCoordinator checkpoints) {
+        boolean preempted = outcome.reason() == TrainingLoop.Reason.PREEMPTED;
+        int code = preempted ? ExitCodes.PREEMPTED : ExitCodes.FINISHED;
+        TrainerReport r = progress.report();
+        r.phase = preempted ? "Preempted" : "Succeeded";
+        r.exitCode = code;
+        if (outcome.finalEvaluation() != null) {
+            r.testAccuracy = outcome.finalEvaluation().accuracy();
+            r.testLoss = outcome.finalEvaluation().loss();
+        }
+        r.message = switch (outcome.reason()) {
+            case TARGET_REACHED -> "target reached";
+            case BUDGET_SPENT -> "budget spent";
+            case PATIENCE_EXHAUSTED -> "stopped: no improvement within patience";
+            case PREEMPTED -> outcome.checkpointed() ? "preempted; checkpoint at step " + progress.step()
+                    : "preempted; " + checkpoints.lastError();
+        };
+        writeTermination(settings.terminationLog(), r);
+        if (!preempted) printSummary(r, outcome, plan);
+        else out.println("goodput: " + r.message + "; exit " + code);
+        return code;
+    }
+
+    private void printSummary(TrainerReport r, TrainingLoop.Outcome outcome, TrainingPlan plan) {
+        double share = outcome.dataWaitShare();
+        String bottleneck = share > 0.10 ? "input-bound (data wait > 10% of step time)" : "compute-bound";
+        SummaryTable table = new SummaryTable()
+                .row("result", r.message)
+                .row("test accuracy", r.testAccuracy == null ? "-" : String.format(Locale.ROOT, "%.4f", r.testAccuracy))
+                .row("test loss", r.testLoss == null ? "-" : String.format(Locale.ROOT, "%.4f", r.testLoss))
+                .row("steps", String.valueOf(r.progress.step))
+                .row("epochs", String.format(Locale.ROOT, "%.2f", (double) r.progress.samples / Math.max(1, plan.stepsPerEpoch() * plan.globalBatch())))
+                .row("wall time (training)", Durations.human(r.trainingSeconds))
+                .row("samples/s (mean)", String.format(Locale.ROOT, "%,.0f", r.progress.samples / Math.max(1e-9, r.trainingSeconds)))
+                .row("time to target", r.timeToTargetSeconds == null ? "not reached" : Durations.human(r.timeToTargetSeconds))
+                .row("data wait share", String.format(Locale.ROOT, "%.1f%%", share * 100))
+                .row("bottleneck", bottleneck)
+                .row("last checkpoint", r.lastCheckpoint == null ? "-" : r.lastCheckpoint.path);
+        table.print(out);
+    }
+
+    private void onSaved(CheckpointStore.Saved saved) {
+        CheckpointRef ref = new CheckpointRef();
+        ref.step = saved.step();
+        ref.path = saved.path().toString();
+        ref.bytes = saved.bytes();
+        ref.saveSeconds = saved.seconds();
+        ref.time = Instant.now().toString();
+        progress.checkpointed(ref);
+    }
+
+    private StatusServer startServer() {
+        if (settings.metricsPort() < 0) return null;
+        try {
+            return new StatusServer(settings.metricsPort(), metrics.registry(), () -> progress.report());
+        } catch (IOException e) {
+            out.println("metrics port " + settings.metricsPort() + " unavailable (" + e.getMessage() + "); continuing without it");
+            return null;
+        }
+    }
+
+    private static Optimizer optimizer(TrainingSpec t, NDManager manager) {
+        TrainingSpec.OptimizerSpec o = t.optimizer;
+        double wd = o.weightDecay == null ? ("adamw".equals(o.name) ? 0.01 : 0) : o.weightDecay;
+        if ("sgd".equals(o.name)) {
+            return new Sgd(manager, o.momentum == null ? 0.9 : o.momentum, Boolean.TRUE.equals(o.nesterov), wd);
+        }
+        return new AdamW(manager, o.beta1 == null ? 0.9 : o.beta1, o.beta2 == null ? 0.999 : o.beta2,
+                o.eps == null ? 1e-8 : o.eps, wd);
+    }
+
+    private static long parameterCount(Block block) {
+        long n = 0;
+        for (var p : block.getParameters()) {
+            if (p.getValue().requiresGradient()) n += p.getValue().getArray().size();
+        }
+        return n;
+    }
+
+    /** The JSON exit summary (design.md §4); Kubernetes keeps at most 4 KiB of it, so no history goes in. */
+    public static void writeTermination(Path path, TrainerReport report) {
+        if (path == null) return;
+        try {
+            byte[] json = JSON.writeValueAsBytes(report);
+            Files.write(path, json.length <= 4096 ? json : JSON.writeValueAsBytes(trimmed(report)));
+        } catch (IOException e) {
+            System.err.println("goodput: cannot write termination message to " + path + ": " + e.getMessage());
+        }
+    }
+
+    private static TrainerReport trimmed(TrainerReport r) {
+        TrainerReport t = new TrainerReport();
+        t.phase = r.phase;
+        t.exitCode = r.exitCode;
+        t.message = r.message == null ? null : r.message.substring(0, Math.min(2000, r.message.length()));
+        t.lastCheckpoint = r.lastCheckpoint;
+        return t;
+    }
+}

@@ -1,0 +1,94 @@
+package dev.goodput.trainer.cli;
+
+import dev.goodput.api.ExitCodes;
+import dev.goodput.api.ManifestException;
+import dev.goodput.api.ManifestReader;
+import dev.goodput.api.TrainingJobManifest;
+import dev.goodput.api.status.TrainerReport;
+import dev.goodput.trainer.TrainerRun;
+import dev.goodput.trainer.config.RunSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code trainer run JOB.yaml}. In a pod the operator sets the GOODPUT_* variables (design.md §4); on a laptop the
+ * defaults keep everything under ./goodput-runs.
+ */
+@Command(name = "run", description = "Trains a TrainingJob, resuming from its newest checkpoint if there is one.")
+final class RunCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "JOB.yaml", description = "TrainingJob manifest (the same file kubectl applies)")
+    Path manifest;
+
+    @Option(names = "--checkpoint-dir", description = "Checkpoint root (env GOODPUT_CHECKPOINT_DIR; default ./goodput-runs/checkpoints)")
+    Path checkpointDir;
+
+    @Option(names = "--job-id", description = "Checkpoint namespace (env GOODPUT_JOB_UID; default metadata.uid, then metadata.name)")
+    String jobId;
+
+    @Option(names = "--metrics-port", description = "Port for /metrics, /progress, /healthz; 0 = any free port, -1 = off (env GOODPUT_METRICS_PORT; default off)")
+    Integer metricsPort;
+
+    @Option(names = "--termination-log", description = "JSON exit summary (env GOODPUT_TERMINATION_LOG; default /dev/termination-log when it exists)")
+    Path terminationLog;
+
+    @Option(names = "--progress", description = "bar, log or auto (bar on a terminal)", defaultValue = "auto")
+    String progress;
+
+    @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a manifest field, e.g. --set spec.training.epochs=1")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() {
+        TrainingJobManifest m;
+        Path termination = terminationLog != null ? terminationLog : env("GOODPUT_TERMINATION_LOG").map(Path::of)
+                .orElse(Files.exists(Path.of("/dev/termination-log")) ? Path.of("/dev/termination-log") : null);
+        try {
+            m = ManifestReader.read(manifest, overrides);
+        } catch (ManifestException e) {
+            return refuse(e.getMessage(), termination);
+        }
+        Path root = checkpointDir != null ? checkpointDir
+                : env("GOODPUT_CHECKPOINT_DIR").map(Path::of).orElse(Path.of("goodput-runs", "checkpoints"));
+        String id = jobId != null ? jobId : env("GOODPUT_JOB_UID").orElse(m.metadata.uid != null ? m.metadata.uid
+                : m.metadata.name != null ? m.metadata.name : "job");
+        int attempt = env("GOODPUT_ATTEMPT").map(Integer::parseInt).orElse(0);
+        int port = metricsPort != null ? metricsPort : env("GOODPUT_METRICS_PORT").map(Integer::parseInt).orElse(-1);
+        boolean bar = "bar".equals(progress) || ("auto".equals(progress) && System.console() != null);
+        RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true);
+        try {
+            return new TrainerRun(settings, System.out).run();
+        } catch (IllegalArgumentException e) {
+            // Raised before training for problems in the manifest's content, e.g. a data path that does not exist.
+            return refuse("invalid TrainingJob " + manifest + ":\n  - " + e.getMessage(), termination);
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            TrainerReport r = new TrainerReport();
+            r.phase = "Failed";
+            r.exitCode = ExitCodes.FAILED;
+            r.message = String.valueOf(e.getMessage());
+            TrainerRun.writeTermination(termination, r);
+            return ExitCodes.FAILED;
+        }
+    }
+
+    private static Integer refuse(String message, Path termination) {
+        System.err.println(message);
+        TrainerReport r = new TrainerReport();
+        r.phase = "Failed";
+        r.exitCode = ExitCodes.CONFIG_ERROR;
+        r.message = message;
+        TrainerRun.writeTermination(termination, r);
+        return ExitCodes.CONFIG_ERROR;
+    }
+
+    private static java.util.Optional<String> env(String name) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? java.util.Optional.empty() : java.util.Optional.of(v);
+    }
+}

@@ -1,0 +1,49 @@
+package dev.goodput.trainer.loop;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.data.ExampleSet;
+import dev.goodput.trainer.data.HostBatch;
+import java.nio.FloatBuffer;
+
+/** Accuracy and mean cross-entropy on the test split, in inference mode (BN running stats, no dropout, no grad). */
+public final class Evaluator {
+    private final BatchAssembler test;
+    private final int batch;
+
+    public record Result(double accuracy, double loss, double seconds) {}
+
+    public Evaluator(BatchAssembler test, int batch) {
+        this.test = test;
+        this.batch = batch;
+    }
+
+    public Result evaluate(NDManager manager, Block block, ParameterStore ps) {
+        long t0 = System.nanoTime();
+        ExampleSet set = test.examples();
+        long correct = 0;
+        double lossSum = 0;
+        for (int from = 0; from < set.size(); from += batch) {
+            int n = Math.min(batch, set.size() - from);
+            HostBatch hb = test.assemble(null, from, n, 0, false);
+            try (NDScope scope = new NDScope()) {
+                NDArray x = manager.create(FloatBuffer.wrap(hb.x()), inputShape(set, n));
+                NDArray y = manager.create(hb.y());
+                NDArray logits = block.forward(ps, new NDList(x), false).singletonOrThrow();
+                correct += logits.argMax(1).eq(y).sum().getLong();
+                lossSum += Losses.crossEntropy(logits, y).getFloat() * n;
+            }
+        }
+        return new Result((double) correct / set.size(), lossSum / set.size(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    static Shape inputShape(ExampleSet set, int n) {
+        return new Shape(n, set.channels(), set.height(), set.width());
+    }
+}

@@ -1,0 +1,58 @@
+package dev.goodput.trainer.loop;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import dev.goodput.trainer.optim.TrainableParameter;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Forward and backward of micro-batches into the parameters' gradients. libtorch adds each backward pass into the
+ * existing gradients and DJL never clears them, so k passes accumulate k mean-gradients; the caller scales by 1/k and
+ * must call {@link #zeroGradients} after the update.
+ */
+public final class GradientAccumulator {
+    private final Block block;
+    private final ParameterStore parameterStore;
+    private final List<Pair<String, Parameter>> trainable = new ArrayList<>();
+
+    public GradientAccumulator(Block block, ParameterStore parameterStore) {
+        this.block = block;
+        this.parameterStore = parameterStore;
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().requiresGradient()) trainable.add(p);
+        }
+    }
+
+    /** One micro-batch: adds d(mean loss)/d(params) to the gradients and returns the mean loss. */
+    public float forwardBackward(NDArray x, NDArray y) {
+        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray logits = block.forward(parameterStore, new NDList(x), true).singletonOrThrow();
+            NDArray loss = Losses.crossEntropy(logits, y);
+            gc.backward(loss);
+            return loss.getFloat();
+        }
+    }
+
+    /** The trainable parameters with handles to their gradients (handles close with the caller's NDScope). */
+    public List<TrainableParameter> gradients() {
+        List<TrainableParameter> params = new ArrayList<>(trainable.size());
+        for (Pair<String, Parameter> p : trainable) {
+            NDArray value = p.getValue().getArray();
+            params.add(new TrainableParameter(p.getKey(), value, value.getGradient()));
+        }
+        return params;
+    }
+
+    public void zeroGradients() {
+        for (Pair<String, Parameter> p : trainable) JniUtils.zeroGrad((PtNDArray) p.getValue().getArray());
+    }
+}

@@ -1,0 +1,172 @@
+package dev.goodput.trainer.loop;
+
+import dev.goodput.api.status.CheckpointRef;
+import dev.goodput.api.status.Progress;
+import dev.goodput.api.status.TrainerReport;
+import dev.goodput.api.status.TunedBatch;
+import dev.goodput.trainer.checkpoint.TrainingState;
+import dev.goodput.trainer.data.DataPosition;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The run's mutable progress, written by the training thread and read by the HTTP thread for /progress. It is the
+ * one source of both the checkpoint's TrainingState and the TrainerReport, so the two never disagree.
+ */
+public final class RunProgress {
+    private final long seed;
+    private final Long totalSteps;
+    private String phase = "Starting";
+    private long step;
+    private DataPosition position = DataPosition.START;
+    private long samples;
+    private double baseSeconds;
+    private long attemptStartNanos = -1;
+    private double accruedCost;
+    private Double bestMetric;
+    private int evalsSinceBest;
+    private boolean targetReached;
+    private Double timeToTarget;
+    private Long samplesToTarget;
+    private Double loss;
+    private Double samplesPerSecond;
+    private Double dataWaitShare;
+    private TunedBatch tunedBatch;
+    private CheckpointRef lastCheckpoint;
+    private Long resumedFrom;
+    private final List<TrainingState.Evaluation> history = new ArrayList<>();
+
+    public RunProgress(long seed, Long totalSteps) {
+        this.seed = seed;
+        this.totalSteps = totalSteps;
+    }
+
+    public synchronized void restore(TrainingState s) {
+        step = s.step();
+        position = new DataPosition(s.epoch(), s.indexInEpoch());
+        samples = s.samples();
+        baseSeconds = s.trainingSeconds();
+        accruedCost = s.accruedCost();
+        bestMetric = s.bestMetric();
+        evalsSinceBest = s.evalsSinceBest();
+        targetReached = s.targetReached();
+        timeToTarget = s.timeToTargetSeconds();
+        samplesToTarget = s.samplesToTarget();
+        history.clear();
+        history.addAll(s.history());
+        resumedFrom = s.step();
+        if (s.tunedBatch() != null) tunedBatch = s.tunedBatch();
+    }
+
+    /** Starts the clock of this attempt; training time accrues across attempts from the checkpoint's value. */
+    public synchronized void startClock() {
+        attemptStartNanos = System.nanoTime();
+    }
+
+    public synchronized double trainingSeconds() {
+        return baseSeconds + (attemptStartNanos < 0 ? 0 : (System.nanoTime() - attemptStartNanos) / 1e9);
+    }
+
+    public synchronized void stepDone(DataPosition next, int globalBatch, double stepLoss) {
+        step++;
+        position = next;
+        samples += globalBatch;
+        loss = stepLoss;
+    }
+
+    public synchronized void throughput(double samplesPerSec, double waitShare) {
+        samplesPerSecond = samplesPerSec;
+        dataWaitShare = waitShare;
+    }
+
+    public synchronized void evaluated(TrainingState.Evaluation e, Double best, int sinceBest) {
+        history.add(e);
+        bestMetric = best;
+        evalsSinceBest = sinceBest;
+    }
+
+    public synchronized void targetReached(double seconds, long atSamples) {
+        if (!targetReached) {
+            targetReached = true;
+            timeToTarget = seconds;
+            samplesToTarget = atSamples;
+        }
+    }
+
+    public synchronized TrainingState state(String optimizerName, long optimizerSteps) {
+        return new TrainingState(TrainingState.VERSION, step, position.epoch(), position.index(), seed, samples,
+                trainingSeconds(), accruedCost, bestMetric, evalsSinceBest, targetReached, timeToTarget, samplesToTarget,
+                optimizerName, optimizerSteps, tunedBatch, List.copyOf(history));
+    }
+
+    public synchronized TrainerReport report() {
+        TrainerReport r = new TrainerReport();
+        r.phase = phase;
+        Progress p = new Progress();
+        p.step = step;
+        p.totalSteps = totalSteps;
+        p.epoch = position.epoch();
+        p.samples = samples;
+        p.samplesPerSecond = samplesPerSecond;
+        p.loss = loss;
+        p.dataWaitShare = dataWaitShare;
+        if (!history.isEmpty()) p.metric = history.get(history.size() - 1).accuracy();
+        p.bestMetric = bestMetric;
+        if (totalSteps != null && samplesPerSecond != null && samplesPerSecond > 0 && step > 0) {
+            p.etaSeconds = (totalSteps - step) * ((double) samples / step) / samplesPerSecond;
+        }
+        r.progress = p;
+        r.lastCheckpoint = lastCheckpoint;
+        r.tunedBatch = tunedBatch;
+        r.targetReached = targetReached;
+        r.timeToTargetSeconds = timeToTarget;
+        r.samplesToTarget = samplesToTarget;
+        r.trainingSeconds = trainingSeconds();
+        r.resumedFromStep = resumedFrom;
+        return r;
+    }
+
+    public synchronized void phase(String phase) {
+        this.phase = phase;
+    }
+
+    public synchronized void tunedBatch(TunedBatch tb) {
+        this.tunedBatch = tb;
+    }
+
+    public synchronized void checkpointed(CheckpointRef ref) {
+        this.lastCheckpoint = ref;
+    }
+
+    public synchronized long step() {
+        return step;
+    }
+
+    public synchronized DataPosition position() {
+        return position;
+    }
+
+    public synchronized long samples() {
+        return samples;
+    }
+
+    public synchronized Double bestMetric() {
+        return bestMetric;
+    }
+
+    public synchronized int evalsSinceBest() {
+        return evalsSinceBest;
+    }
+
+    public synchronized boolean isTargetReached() {
+        return targetReached;
+    }
+
+    public synchronized List<TrainingState.Evaluation> history() {
+        return List.copyOf(history);
+    }
+
+    public synchronized Long resumedFrom() {
+        return resumedFrom;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.goodput.trainer.metrics;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The trainer's Prometheus metrics (design.md §7): counters for samples and steps (samples/s is a rate()), the step
+ * time split by phase, checkpoint durations and sizes, batch sizes, loss and metric. Base units throughout.
+ */
+public final class TrainerMetrics {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+
+    public final Counter samples = Counter.builder().name("goodput_trainer_samples_total")
+            .help("Training examples processed").register(registry);
+    public final Counter steps = Counter.builder().name("goodput_trainer_steps_total")
+            .help("Optimizer steps taken").register(registry);
+    public final Histogram stepSeconds = Histogram.builder().name("goodput_trainer_step_seconds")
+            .help("Time per optimizer step by phase: data (waiting for the input pipeline), compute (forward and"
+                    + " backward), optimizer (update and zeroing)")
+            .labelNames("phase")
+            .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+            .register(registry);
+    public final Gauge loss = Gauge.builder().name("goodput_trainer_loss")
+            .help("Training loss of the last step").register(registry);
+    public final Gauge metric = Gauge.builder().name("goodput_trainer_metric")
+            .help("Last evaluated metric on the test split").labelNames("name").register(registry);
+    public final Gauge batchSize = Gauge.builder().name("goodput_trainer_batch_size")
+            .help("Batch size in examples: micro (one pass) and global (one optimizer step)").labelNames("kind")
+            .register(registry);
+    public final Gauge learningRate = Gauge.builder().name("goodput_trainer_learning_rate")
+            .help("Learning rate of the last step").register(registry);
+    public final Histogram checkpointSeconds = Histogram.builder().name("goodput_trainer_checkpoint_seconds")
+            .help("Time to take a checkpoint by phase: snapshot (training blocked) and persist (background or on SIGTERM)")
+            .labelNames("phase")
+            .classicUpperBounds(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+            .register(registry);
+    public final Gauge checkpointBytes = Gauge.builder().name("goodput_trainer_checkpoint_bytes")
+            .help("Size of the last checkpoint").register(registry);
+    public final Gauge lastCheckpointStep = Gauge.builder().name("goodput_trainer_checkpoint_step")
+            .help("Step of the last durable checkpoint").register(registry);
+    public final Gauge memoryBytes = Gauge.builder().name("goodput_trainer_memory_bytes")
+            .help("Memory in use: host_rss (the process, native included) or device (accelerator)")
+            .labelNames("kind").register(registry);
+    public final Gauge dataWaitShare = Gauge.builder().name("goodput_trainer_data_wait_ratio")
+            .help("Share of step time spent waiting for data over the last steps; above 0.1 the job is input-bound")
+            .register(registry);
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+}

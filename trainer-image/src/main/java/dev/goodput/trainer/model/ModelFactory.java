@@ -1,0 +1,62 @@
+package dev.goodput.trainer.model;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.pooling.Pool;
+import dev.goodput.api.spec.ModelSpec;
+import java.util.List;
+
+/** Builds the network a ModelSpec names, sized by its width and layers. */
+public final class ModelFactory {
+    private ModelFactory() {}
+
+    public static Block build(ModelSpec spec, int classes) {
+        return switch (spec.architecture) {
+            case "mlp" -> mlp(spec.hiddenLayers != null ? spec.hiddenLayers
+                    : spec.width != null ? List.of(spec.width, spec.width) : List.of(256, 128), dropout(spec), classes);
+            case "cnn" -> cnn(spec.width == null ? 32 : spec.width, dropout(spec), classes);
+            case "resnet20" -> ResNetBuilder.cifar(20, spec.width == null ? 16 : spec.width, classes);
+            case "resnet18" -> ResNetBuilder.imagenet(18, spec.width == null ? 64 : spec.width, classes);
+            case "resnet50" -> ResNetBuilder.imagenet(50, spec.width == null ? 64 : spec.width, classes);
+            default -> throw new IllegalArgumentException("spec.model.architecture: unknown model " + spec.architecture);
+        };
+    }
+
+    private static float dropout(ModelSpec spec) {
+        return spec.dropout == null ? 0f : spec.dropout.floatValue();
+    }
+
+    /** Fully connected: flatten, then hidden layers with ReLU, then the classifier. */
+    static Block mlp(List<Integer> hidden, float dropout, int classes) {
+        SequentialBlock net = new SequentialBlock().add(Blocks.batchFlattenBlock());
+        for (int units : hidden) {
+            net.add(Linear.builder().setUnits(units).build()).add(Activation.reluBlock());
+        }
+        if (dropout > 0) net.add(Dropout.builder().optRate(dropout).build());
+        return net.add(Linear.builder().setUnits(classes).build());
+    }
+
+    /** Two conv + BN + ReLU + max-pool stages, then a hidden dense layer: the classic Fashion-MNIST CNN. */
+    static Block cnn(int width, float dropout, int classes) {
+        SequentialBlock net = new SequentialBlock();
+        for (int filters : new int[] {width, 2 * width}) {
+            net.add(Conv2d.builder().setKernelShape(new Shape(3, 3)).optPadding(new Shape(1, 1))
+                            .setFilters(filters).optBias(false).build())
+                    .add(BatchNorm.builder().build())
+                    .add(Activation.reluBlock())
+                    .add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)));
+        }
+        net.add(Blocks.batchFlattenBlock())
+                .add(Linear.builder().setUnits(4L * width).build())
+                .add(Activation.reluBlock());
+        if (dropout > 0) net.add(Dropout.builder().optRate(dropout).build());
+        return net.add(Linear.builder().setUnits(classes).build());
+    }
+}
