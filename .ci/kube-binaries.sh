@@ -112,10 +112,12 @@ minor="${version#*.}"; minor="${minor%%.*}"; major="${version%%.*}"
 staging_ver="v0.${version#*.}"
 kmod="$(jfield GoMod <<<"${kjson}")"
 [[ -f "${kmod}" ]] || die "no go.mod for k8s.io/kubernetes@v${version} in the module cache"
-# Tag metadata for `kube-apiserver --version` (same ldflags as hack/lib/version.sh).
+# Tag metadata for `kube-apiserver --version` (same ldflags as hack/lib/version.sh); the
+# commit is only known when the proxy reports the module's origin, the date is the tag time.
 commit="$(sed -n 's/^[[:space:]]*"Hash": "\([0-9a-f]\{40\}\)".*/\1/p' <<<"${kjson}" | head -n1)"
-commit="${commit:-0000000000000000000000000000000000000000}"
-build_date="$(jfield Time <<<"${kjson}")"; build_date="${build_date:-1970-01-01T00:00:00Z}"
+kinfo="$(jfield Info <<<"${kjson}")"
+build_date="$(sed -n 's/.*"Time":"\([^"]*\)".*/\1/p' "${kinfo}" 2>/dev/null || true)"
+build_date="${build_date:-1970-01-01T00:00:00Z}"
 
 # Every staging module k8s.io/kubernetes replaces with ./staging/src/k8s.io/<name> is published
 # as k8s.io/<name> v0.Y.Z; map them. Ones the proxy cannot serve are dropped (most, such as the
@@ -151,7 +153,8 @@ staging="$(mktemp -d "${KUBE_API_TEST_DIR}/k8s/.build-${version}.XXXXXX")"  # no
 ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X ${pkg}.gitVersion=v${version} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
-  ldflags+=" -X ${pkg}.gitCommit=${commit} -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date}"
+  ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date}"
+  [[ -z "${commit}" ]] || ldflags+=" -X ${pkg}.gitCommit=${commit}"
 done
 
 gobuild() { # <output> <package> ; the machine has 2 cores: -p 2
@@ -196,7 +199,7 @@ if ! gobuild "${staging}/kubectl" k8s.io/kubernetes/cmd/kubectl; then
   log "kubectl build failed; copying ${kubectl_path}"
   cp "${kubectl_path}" "${staging}/kubectl"
 fi
-chmod 755 "${staging}"/*
+chmod 755 "${staging}" "${staging}"/*
 log "built in $(( SECONDS - start ))s: $("${staging}/kube-apiserver" --version)"
 
 target="$(dir_for "${version}")"

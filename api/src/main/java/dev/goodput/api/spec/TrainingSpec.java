@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.generator.annotation.Pattern;
+import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -16,11 +17,8 @@ import io.fabric8.generator.annotation.ValidationRule;
         + " || !string(self.batchSize).matches('^[1-9][0-9]{0,8}$')"
         + " || self.globalBatchSize % int(string(self.batchSize)) == 0",
         fieldPath = ".batchSize",
-        messageExpression = "'spec.training.batchSize ' + string(self.batchSize) + ' does not divide globalBatchSize '"
-                + " + string(self.globalBatchSize) + '; pick a divisor or use auto'",
-        message = "spec.training.batchSize must divide spec.training.globalBatchSize")
+        message = "spec.training.batchSize must divide spec.training.globalBatchSize; pick a divisor or use auto")
 @ValidationRule(value = "!has(self.precision) || self.precision != 'bf16'", fieldPath = ".precision",
-        reason = "FieldValueNotSupported",
         message = "spec.training.precision: bf16 is not supported by the DJL 0.36 PyTorch engine; use fp16 (mixed, on CUDA) or fp32")
 public class TrainingSpec {
     @Min(1)
@@ -40,6 +38,7 @@ public class TrainingSpec {
     public Integer globalBatchSize = 128;
 
     @Pattern("^(auto|[1-9][0-9]*)$")
+    @Size(max = 9)
     @JsonPropertyDescription("Micro-batch per device: auto (tuned to memory) or a number that divides globalBatchSize.")
     public String batchSize = "auto";
 

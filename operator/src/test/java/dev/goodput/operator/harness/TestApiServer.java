@@ -133,12 +133,22 @@ public final class TestApiServer {
 
     /** Runs the kubectl next to the apiserver binaries against this apiserver. */
     public Result kubectl(String... args) {
+        return kubectlWithInput(null, args);
+    }
+
+    /** Runs kubectl with {@code stdin} as its standard input (for {@code apply -f -}). */
+    public Result kubectlWithInput(String stdin, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(binaries.resolve("kubectl").toString());
         cmd.add("--kubeconfig=" + kubeconfig);
         cmd.addAll(List.of(args));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            try (var in = p.getOutputStream()) {
+                if (stdin != null) {
+                    in.write(stdin.getBytes(StandardCharsets.UTF_8));
+                }
+            }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 p.destroyForcibly();

@@ -125,8 +125,8 @@ public final class CheckpointStore {
     public Snapshot read(Path folder) throws IOException {
         CheckpointManifest manifest;
         try {
-            manifest = JSON.readValue(folder.resolve(MANIFEST).toFile(), CheckpointManifest.class);
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            manifest = JSON.readValue(Files.readAllBytes(folder.resolve(MANIFEST)), CheckpointManifest.class);
+        } catch (NoSuchFileException e) {
             throw new CheckpointCorruptException("missing " + MANIFEST + " (save did not finish)");
         } catch (IOException e) {
             throw new CheckpointCorruptException("unreadable " + MANIFEST + ": " + e.getMessage());

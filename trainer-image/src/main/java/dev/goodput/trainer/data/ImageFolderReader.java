@@ -45,10 +45,11 @@ public final class ImageFolderReader {
             int base = n * ch * h * w;
             for (int r = 0; r < h; r++) {
                 for (int col = 0; col < w; col++) {
-                    int rgb = img.getRGB(col, r);
                     if (grey) {
-                        pixels[base + r * w + col] = (byte) (rgb & 0xFF);
+                        // The raw sample: getRGB would pass grey through a colour-space conversion.
+                        pixels[base + r * w + col] = (byte) img.getRaster().getSample(col, r, 0);
                     } else {
+                        int rgb = img.getRGB(col, r);
                         pixels[base + r * w + col] = (byte) (rgb >> 16);
                         pixels[base + h * w + r * w + col] = (byte) (rgb >> 8);
                         pixels[base + 2 * h * w + r * w + col] = (byte) rgb;

@@ -82,6 +82,8 @@ public final class TrainingLoop {
         checkpoints.startClock(progress.trainingSeconds(), progress.resumedFrom() == null ? -1 : progress.resumedFrom());
         try (BatchPipeline pipeline = new BatchPipeline(train, plan.seed(), plan.microBatch(), plan.accumulation(),
                 progress.position(), plan.loaderWorkers(), plan.prefetch())) {
+            // A job resumed after it already met its target (a pod restarted after success) just reports again.
+            if (progress.isTargetReached()) return finish(Reason.TARGET_REACHED);
             while (true) {
                 Reason budget = budgetSpent();
                 if (budget != null) return finish(budget);

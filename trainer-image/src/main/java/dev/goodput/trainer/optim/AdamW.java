@@ -70,7 +70,7 @@ public final class AdamW implements Optimizer {
     @Override
     public void restore(Map<String, NDArray> state, long stepCount) {
         state.forEach((k, v) -> {
-            NDArray copy = v.toDevice(v.getDevice(), true);
+            NDArray copy = v.duplicate();
             copy.attach(manager);
             NDScope.unregister(copy);
             if (k.startsWith("m/")) mean.put(k.substring(2), copy);

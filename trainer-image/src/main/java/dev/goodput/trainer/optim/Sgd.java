@@ -80,7 +80,7 @@ public final class Sgd implements Optimizer {
     public void restore(Map<String, NDArray> state, long stepCount) {
         state.forEach((k, v) -> {
             if (!k.startsWith("momentum/")) throw new IllegalArgumentException("unknown SGD state " + k);
-            NDArray copy = v.toDevice(v.getDevice(), true);
+            NDArray copy = v.duplicate();
             copy.attach(manager);
             NDScope.unregister(copy);
             buffers.put(k.substring("momentum/".length()), copy);

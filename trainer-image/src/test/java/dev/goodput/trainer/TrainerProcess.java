@@ -1,0 +1,83 @@
+package dev.goodput.trainer;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/** The trainer as a real child JVM, as a pod would run it, receiving real signals. */
+public final class TrainerProcess implements AutoCloseable {
+    private final Process process;
+    private final List<String> lines = new CopyOnWriteArrayList<>();
+
+    private TrainerProcess(Process process) {
+        this.process = process;
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String l; (l = r.readLine()) != null; ) lines.add(l);
+            } catch (IOException ignored) {
+                // The process ended.
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    public static TrainerProcess start(Path manifest, Path checkpoints, Path terminationLog, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.add("-Dai.djl.offline=true");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("dev.goodput.trainer.cli.TrainerCli");
+        cmd.add("run");
+        cmd.add(manifest.toString());
+        cmd.add("--checkpoint-dir");
+        cmd.add(checkpoints.toString());
+        cmd.add("--termination-log");
+        cmd.add(terminationLog.toString());
+        cmd.add("--progress");
+        cmd.add("log");
+        cmd.addAll(List.of(extra));
+        return new TrainerProcess(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+    }
+
+    public boolean printed(String fragment) {
+        return lines.stream().anyMatch(l -> l.contains(fragment));
+    }
+
+    public List<String> lines() {
+        return List.copyOf(lines);
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGTERM, as the kubelet sends when a pod is deleted or evicted. */
+    public void sigterm() {
+        process.destroy();
+    }
+
+    public void sigkill() {
+        process.destroyForcibly();
+    }
+
+    public int waitFor(long seconds) throws InterruptedException {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("trainer did not exit within " + seconds + "s; output:\n" + String.join("\n", lines));
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}
