@@ -65,6 +65,7 @@ public final class TrainerRun {
     private final List<ProgressListener> listeners = new ArrayList<>();
     private RunProgress progress;
     private TrainingLoop.Outcome outcome;
+    private volatile int metricsPort = -1;
 
     public TrainerRun(RunSettings settings, PrintStream out) {
         this.settings = settings;
@@ -79,6 +80,11 @@ public final class TrainerRun {
 
     public RunProgress progress() {
         return progress;
+    }
+
+    /** The port /metrics and /progress are served on while the run lasts, or -1. */
+    public int metricsPort() {
+        return metricsPort;
     }
 
     public TrainingLoop.Outcome outcome() {
@@ -221,7 +227,9 @@ public final class TrainerRun {
     private StatusServer startServer() {
         if (settings.metricsPort() < 0) return null;
         try {
-            return new StatusServer(settings.metricsPort(), metrics.registry(), () -> progress.report());
+            StatusServer server = new StatusServer(settings.metricsPort(), metrics.registry(), () -> progress.report());
+            metricsPort = server.port();
+            return server;
         } catch (IOException e) {
             out.println("metrics port " + settings.metricsPort() + " unavailable (" + e.getMessage() + "); continuing without it");
             return null;

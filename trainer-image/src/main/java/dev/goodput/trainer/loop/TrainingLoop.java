@@ -17,6 +17,7 @@ import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.data.BatchPipeline;
 import dev.goodput.trainer.data.EpochOrder;
 import dev.goodput.trainer.data.ExampleSet;
+import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.metrics.TrainerMetrics;
 import dev.goodput.trainer.optim.GradientClipper;
 import dev.goodput.trainer.optim.Optimizer;
@@ -166,6 +167,7 @@ public final class TrainingLoop {
         meter.record(plan.globalBatch(), System.nanoTime() - stepStart, waitNanos);
         progress.throughput(meter.samplesPerSecond(), meter.recentWaitShare());
         metrics.dataWaitShare.set(meter.recentWaitShare());
+        if (progress.step() % 50 == 1) metrics.memoryBytes.labelValues("host_rss").set(ProcessMemory.residentBytes());
         listener.onStep(progress.report());
     }
 

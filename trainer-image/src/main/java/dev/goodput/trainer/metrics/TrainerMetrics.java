@@ -47,6 +47,12 @@ public final class TrainerMetrics {
             .help("Share of step time spent waiting for data over the last steps; above 0.1 the job is input-bound")
             .register(registry);
 
+    public TrainerMetrics() {
+        // Export every series from the start, so dashboards and alerts see zeros rather than gaps.
+        for (String phase : new String[] {"data", "compute", "optimizer"}) stepSeconds.initLabelValues(phase);
+        for (String phase : new String[] {"snapshot", "persist"}) checkpointSeconds.initLabelValues(phase);
+    }
+
     public PrometheusRegistry registry() {
         return registry;
     }
