@@ -36,6 +36,9 @@ import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.optim.Sgd;
 import dev.goodput.trainer.preemption.PreemptionDetector;
+import dev.goodput.trainer.precision.HalfPrecisionModel;
+import dev.goodput.trainer.precision.LossScaler;
+import dev.goodput.trainer.precision.MixedPrecisionOptimizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -145,28 +148,41 @@ public final class TrainerRun {
                      this::onSaved, out::println)) {
             Block block = ModelFactory.build(spec.model, data.train().classes());
             block.initialize(manager, DataType.FLOAT32, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
+            String precision = precision(t.precision, engine.defaultDevice().isGpu());
             Optimizer optimizer = optimizer(t, manager);
+            LossScaler scaler = null;
+            if ("fp16".equals(precision)) {
+                optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
+                scaler = new LossScaler(t.initialLossScale == null ? LossScaler.INITIAL : t.initialLossScale, 2000);
+                if (!engine.defaultDevice().isGpu()) {
+                    out.println("precision fp16 on CPU: correct but slower than fp32 (libtorch has few fp16 CPU kernels)");
+                }
+            }
             if (resume.isPresent()) {
                 CheckpointStore.Loaded l = resume.get();
                 for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
                 ModelState.restore(l.snapshot(), block.getParameters(), optimizer, manager);
                 progress.restore(l.snapshot().state());
+                if (scaler != null && progress.lossScaleValue() != null) {
+                    scaler.restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
+                }
                 progress.tunedBatch(tb);
                 onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0));
                 out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
             }
-            out.printf(Locale.ROOT, "model %s: %,d parameters | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
-                    spec.model.architecture, parameterCount(block), plan.globalBatch(), plan.microBatch(), plan.accumulation(),
+            out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
+                    spec.model.architecture, parameterCount(block), precision, plan.globalBatch(), plan.microBatch(), plan.accumulation(),
                     plan.schedule().peak(), plan.schedule().kind(), plan.threads(),
                     server == null ? "no metrics port" : "metrics on :" + server.port());
 
             Normalization norm = Normalization.of(data.train());
             BatchAssembler train = new BatchAssembler(data.train(), norm, spec.data.augment, plan.seed());
-            Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, plan.seed()), 1000);
+            Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, plan.seed()), 1000,
+                    scaler == null ? DataType.FLOAT32 : DataType.FLOAT16);
             listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
             ProgressListener all = new ProgressListeners(listeners);
             TrainingLoop loop = new TrainingLoop(manager, block, optimizer, t.optimizer.name, plan, train, evaluator,
-                    new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all);
+                    new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all, scaler);
             outcome = loop.run();
             all.onFinish(progress.report());
             return conclude(outcome, plan, checkpoints);
@@ -215,6 +231,10 @@ public final class TrainerRun {
     }
 
     private void onSaved(CheckpointStore.Saved saved) {
+        if (saved.bytes() > 0) {
+            out.printf(Locale.ROOT, "checkpoint step %d: %.1f MB persisted in %.0f ms -> %s%n",
+                    saved.step(), saved.bytes() / 1e6, saved.seconds() * 1000, saved.path());
+        }
         CheckpointRef ref = new CheckpointRef();
         ref.step = saved.step();
         ref.path = saved.path().toString();
@@ -234,6 +254,12 @@ public final class TrainerRun {
             out.println("metrics port " + settings.metricsPort() + " unavailable (" + e.getMessage() + "); continuing without it");
             return null;
         }
+    }
+
+    /** auto = fp16 mixed on CUDA, fp32 on CPU (where libtorch's fp16 kernels are slower than fp32). */
+    static String precision(String requested, boolean gpu) {
+        if (requested == null || "auto".equals(requested)) return gpu ? "fp16" : "fp32";
+        return requested;
     }
 
     private static Optimizer optimizer(TrainingSpec t, NDManager manager) {

@@ -58,6 +58,10 @@ public class TrainingSpec {
     @JsonPropertyDescription("auto = fp32 on CPU, fp16 mixed on CUDA. bf16 is refused: DJL 0.36 cannot map it.")
     public String precision = "auto";
 
+    @Min(1)
+    @JsonPropertyDescription("fp16 only: the first dynamic loss scale (default 65536); it halves on overflow and doubles after 2000 good steps.")
+    public Double initialLossScale;
+
     @Min(0)
     @JsonPropertyDescription("Clip the global gradient L2 norm to this value; absent = no clipping.")
     public Double gradientClipNorm;

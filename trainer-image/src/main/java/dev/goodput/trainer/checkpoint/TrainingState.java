@@ -24,6 +24,9 @@ public record TrainingState(
         String optimizer,
         long optimizerSteps,
         TunedBatch tunedBatch,
+        Double lossScale,
+        int lossScaleGoodSteps,
+        long skippedSteps,
         List<Evaluation> history) {
 
     public static final int VERSION = 1;

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
@@ -16,12 +17,14 @@ import java.nio.FloatBuffer;
 public final class Evaluator {
     private final BatchAssembler test;
     private final int batch;
+    private final DataType inputType;
 
     public record Result(double accuracy, double loss, double seconds) {}
 
-    public Evaluator(BatchAssembler test, int batch) {
+    public Evaluator(BatchAssembler test, int batch, DataType inputType) {
         this.test = test;
         this.batch = batch;
+        this.inputType = inputType;
     }
 
     public Result evaluate(NDManager manager, Block block, ParameterStore ps) {
@@ -34,6 +37,7 @@ public final class Evaluator {
             HostBatch hb = test.assemble(null, from, n, 0, false);
             try (NDScope scope = new NDScope()) {
                 NDArray x = manager.create(FloatBuffer.wrap(hb.x()), inputShape(set, n));
+                if (inputType != DataType.FLOAT32) x = x.toType(inputType, false);
                 NDArray y = manager.create(hb.y());
                 NDArray logits = block.forward(ps, new NDList(x), false).singletonOrThrow();
                 correct += logits.argMax(1).eq(y).sum().getLong();

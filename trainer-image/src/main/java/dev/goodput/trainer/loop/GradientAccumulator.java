@@ -3,6 +3,8 @@ package dev.goodput.trainer.loop;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -34,10 +36,22 @@ public final class GradientAccumulator {
 
     /** One micro-batch: adds d(mean loss)/d(params) to the gradients and returns the mean loss. */
     public float forwardBackward(NDArray x, NDArray y) {
+        return forwardBackward(x, y, 1f);
+    }
+
+    /**
+     * As {@link #forwardBackward(NDArray, NDArray)}, with the loss multiplied by {@code lossScale} before backward (the
+     * gradients are scaled by it too). fp16 logits are upcast to fp32 first: softmax and its log need the range.
+     */
+    public float forwardBackward(NDArray x, NDArray y, float lossScale) {
         try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray logits = block.forward(parameterStore, new NDList(x), true).singletonOrThrow();
+            if (logits.getDataType() == DataType.FLOAT16) {
+                // toType is not differentiable in DJL; a product with an fp32 one promotes and keeps the graph.
+                logits = logits.mul(logits.getManager().ones(new Shape(1)));
+            }
             NDArray loss = Losses.crossEntropy(logits, y);
-            gc.backward(loss);
+            gc.backward(lossScale == 1f ? loss : loss.mul(lossScale));
             return loss.getFloat();
         }
     }

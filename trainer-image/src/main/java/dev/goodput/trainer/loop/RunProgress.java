@@ -34,6 +34,9 @@ public final class RunProgress {
     private TunedBatch tunedBatch;
     private CheckpointRef lastCheckpoint;
     private Long resumedFrom;
+    private Double lossScale;
+    private int lossScaleGoodSteps;
+    private long skippedSteps;
     private final List<TrainingState.Evaluation> history = new ArrayList<>();
 
     public RunProgress(long seed, Long totalSteps) {
@@ -55,6 +58,9 @@ public final class RunProgress {
         history.clear();
         history.addAll(s.history());
         resumedFrom = s.step();
+        lossScale = s.lossScale();
+        lossScaleGoodSteps = s.lossScaleGoodSteps();
+        skippedSteps = s.skippedSteps();
         if (s.tunedBatch() != null) tunedBatch = s.tunedBatch();
     }
 
@@ -96,7 +102,7 @@ public final class RunProgress {
     public synchronized TrainingState state(String optimizerName, long optimizerSteps) {
         return new TrainingState(TrainingState.VERSION, step, position.epoch(), position.index(), seed, samples,
                 trainingSeconds(), accruedCost, bestMetric, evalsSinceBest, targetReached, timeToTarget, samplesToTarget,
-                optimizerName, optimizerSteps, tunedBatch, List.copyOf(history));
+                optimizerName, optimizerSteps, tunedBatch, lossScale, lossScaleGoodSteps, skippedSteps, List.copyOf(history));
     }
 
     public synchronized TrainerReport report() {
@@ -124,6 +130,25 @@ public final class RunProgress {
         r.trainingSeconds = trainingSeconds();
         r.resumedFromStep = resumedFrom;
         return r;
+    }
+
+    /** The fp16 loss scaler's state after a step, so a resumed run scales exactly as the original would. */
+    public synchronized void lossScale(double scale, int goodSteps, long skipped) {
+        this.lossScale = scale;
+        this.lossScaleGoodSteps = goodSteps;
+        this.skippedSteps = skipped;
+    }
+
+    public synchronized Double lossScaleValue() {
+        return lossScale;
+    }
+
+    public synchronized int lossScaleGoodSteps() {
+        return lossScaleGoodSteps;
+    }
+
+    public synchronized long skippedSteps() {
+        return skippedSteps;
     }
 
     public synchronized void phase(String phase) {

@@ -23,6 +23,8 @@ import dev.goodput.trainer.optim.GradientClipper;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.optim.TrainableParameter;
 import dev.goodput.trainer.preemption.PreemptionDetector;
+import dev.goodput.trainer.precision.LossScaler;
+import ai.djl.ndarray.types.DataType;
 import java.nio.FloatBuffer;
 import java.util.List;
 
@@ -49,6 +51,7 @@ public final class TrainingLoop {
     private final RunProgress progress;
     private final ProgressListener listener;
     private final ThroughputMeter meter = new ThroughputMeter();
+    private final LossScaler scaler;
 
     public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED }
 
@@ -56,7 +59,9 @@ public final class TrainingLoop {
 
     public TrainingLoop(NDManager manager, Block block, Optimizer optimizer, String optimizerName, TrainingPlan plan,
                         BatchAssembler train, Evaluator evaluator, StoppingRule stopping, CheckpointCoordinator checkpoints,
-                        PreemptionDetector preemption, TrainerMetrics metrics, RunProgress progress, ProgressListener listener) {
+                        PreemptionDetector preemption, TrainerMetrics metrics, RunProgress progress, ProgressListener listener,
+                        LossScaler scaler) {
+        this.scaler = scaler;
         this.manager = manager;
         this.block = block;
         this.parameterStore = new ParameterStore(manager, false);
@@ -139,19 +144,29 @@ public final class TrainingLoop {
                 long c0 = System.nanoTime();
                 waitNanos += c0 - w0;
                 NDArray x = manager.create(FloatBuffer.wrap(loaded.batch().x()), Evaluator.inputShape(set, loaded.batch().size()));
+                if (scaler != null) x = x.toType(DataType.FLOAT16, false);
                 NDArray y = manager.create(loaded.batch().y());
-                lossSum += gradients.forwardBackward(x, y);
+                lossSum += gradients.forwardBackward(x, y, scaler == null ? 1f : (float) scaler.scale());
                 computeNanos += System.nanoTime() - c0;
             }
             long o0 = System.nanoTime();
             List<TrainableParameter> params = gradients.gradients();
             // Each micro-batch loss is a mean, so the accumulated gradient is k means: scale by 1/k for the global mean.
             float scale = 1f / plan.accumulation();
-            if (plan.clipNorm() != null) {
+            boolean apply = true;
+            if (scaler != null) {
+                scale /= (float) scaler.scale();
+                apply = scaler.update(LossScaler.overflowed(params));
+                progress.lossScale(scaler.scale(), scaler.goodSteps(), scaler.skippedSteps());
+                if (!apply) {
+                    listener.onMessage("fp16 gradients overflowed at step " + step + ": update skipped, loss scale now " + scaler.scale());
+                }
+            }
+            if (apply && plan.clipNorm() != null) {
                 scale *= GradientClipper.factor(GradientClipper.globalNorm(params, scale), plan.clipNorm());
             }
             double lr = plan.schedule().lr(step);
-            optimizer.step(params, lr, scale);
+            if (apply) optimizer.step(params, lr, scale);
             gradients.zeroGradients();
             long end = System.nanoTime();
             metrics.stepSeconds.labelValues("data").observe(waitNanos / 1e9);

@@ -14,7 +14,8 @@ public final class GradientClipper {
     public static double globalNorm(List<TrainableParameter> params, float scale) {
         NDArray total = null;
         for (TrainableParameter p : params) {
-            NDArray sq = p.gradient().square().sum();
+            // In fp32 even for fp16 gradients: a sum of squares overflows fp16's range long before the norm does.
+            NDArray sq = p.gradient().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).square().sum();
             total = total == null ? sq : total.addi(sq);
         }
         return total == null ? 0 : Math.sqrt(total.getFloat()) * Math.abs(scale);

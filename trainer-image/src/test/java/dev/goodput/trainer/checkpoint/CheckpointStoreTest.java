@@ -28,7 +28,7 @@ class CheckpointStoreTest {
         params.put("bn_runningMean", new byte[] {1, 2, 3});
         Map<String, byte[]> opt = Map.of("m/conv_weight", new byte[] {(byte) step});
         TrainingState state = new TrainingState(TrainingState.VERSION, step, 1, 64, 42, step * 64, step * 0.1, 0, 0.5, 0,
-                false, null, null, "adamw", step, null, List.of());
+                false, null, null, "adamw", step, null, null, 0, 0, List.of());
         return new Snapshot(state, params, opt);
     }
 
