@@ -36,6 +36,10 @@ import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.optim.Sgd;
 import dev.goodput.trainer.preemption.PreemptionDetector;
+import dev.goodput.trainer.tune.BatchSizeTuner;
+import dev.goodput.trainer.tune.CpuMemoryProbe;
+import dev.goodput.trainer.metrics.ProcessMemory;
+import dev.goodput.api.spec.Quantities;
 import dev.goodput.trainer.precision.HalfPrecisionModel;
 import dev.goodput.trainer.precision.LossScaler;
 import dev.goodput.trainer.precision.MixedPrecisionOptimizer;
@@ -60,6 +64,9 @@ import java.util.Optional;
 public final class TrainerRun {
     /** Default time between SIGTERM and SIGKILL when the manifest does not say (Kubernetes' default). */
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
+    /** Safety margin below the largest micro-batch that fit, against memory that varies between steps. */
+    static final double BATCH_MARGIN = 0.10;
+    static final int MAX_PROBES = 8;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final RunSettings settings;
@@ -121,72 +128,115 @@ public final class TrainerRun {
             throw new IllegalStateException("cannot resume: " + e.getMessage(), e);
         }
 
-        BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
-                .map(tb -> new BatchChoice(tb.micro, tb.accumulation, "checkpoint"))
-                .orElseGet(() -> BatchChoice.fixed(t.globalBatchSize, t.batchSize));
-        if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
-            out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
-        }
         int cpus = Runtime.getRuntime().availableProcessors();
-        TrainingPlan plan = TrainingPlan.resolve(spec, data.train().size(), batch, cpus);
-
         Engine engine = Engine.getEngine("PyTorch");
-        JniUtils.setNumThreads(plan.threads());
-        engine.setRandomSeed((int) plan.seed());
-        progress = new RunProgress(plan.seed(), plan.totalSteps());
-        TunedBatch tb = new TunedBatch();
-        tb.micro = plan.microBatch();
-        tb.accumulation = plan.accumulation();
-        tb.global = plan.globalBatch();
-        tb.lr = plan.schedule().peak();
-        tb.source = batch.source();
-        progress.tunedBatch(tb);
+        JniUtils.setNumThreads(t.threads != null ? t.threads : Math.max(1, cpus));
+        String device = engine.defaultDevice().isGpu() ? "cuda" : "cpu";
+        long seed = t.seed == null ? 42 : t.seed;
+        progress = new RunProgress(seed);
 
         try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName());
-             StatusServer server = startServer();
-             CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, plan.checkpointInterval(), metrics,
-                     this::onSaved, out::println)) {
-            Block block = ModelFactory.build(spec.model, data.train().classes());
-            block.initialize(manager, DataType.FLOAT32, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
-            String precision = precision(t.precision, engine.defaultDevice().isGpu());
-            Optimizer optimizer = optimizer(t, manager);
-            LossScaler scaler = null;
-            if ("fp16".equals(precision)) {
-                optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
-                scaler = new LossScaler(t.initialLossScale == null ? LossScaler.INITIAL : t.initialLossScale, 2000);
-                if (!engine.defaultDevice().isGpu()) {
-                    out.println("precision fp16 on CPU: correct but slower than fp32 (libtorch has few fp16 CPU kernels)");
-                }
+             StatusServer server = startServer()) {
+            Shape example = new Shape(data.train().channels(), data.train().height(), data.train().width());
+            BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
+                    .filter(tb -> tb.device == null || tb.device.equals(device))
+                    .map(tb -> new BatchChoice(tb.micro, tb.accumulation, "checkpoint"))
+                    .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes()));
+            if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
+                out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
             }
-            if (resume.isPresent()) {
-                CheckpointStore.Loaded l = resume.get();
-                for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
-                ModelState.restore(l.snapshot(), block.getParameters(), optimizer, manager);
-                progress.restore(l.snapshot().state());
-                if (scaler != null && progress.lossScaleValue() != null) {
-                    scaler.restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
-                }
-                progress.tunedBatch(tb);
-                onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0));
-                out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
+            TrainingPlan plan = TrainingPlan.resolve(spec, data.train().size(), batch, cpus);
+            progress.totalSteps(plan.totalSteps());
+            TunedBatch tb = new TunedBatch();
+            tb.micro = plan.microBatch();
+            tb.accumulation = plan.accumulation();
+            tb.global = plan.globalBatch();
+            tb.lr = plan.schedule().peak();
+            tb.source = batch.source();
+            tb.device = device;
+            progress.tunedBatch(tb);
+            // Tuning drew from libtorch's generator; initialisation must not depend on whether it ran.
+            engine.setRandomSeed((int) plan.seed());
+            ProcessMemory.resetPeak();
+            try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, plan.checkpointInterval(), metrics,
+                    this::onSaved, out::println)) {
+                return train(spec, data, plan, manager, server, checkpoints, resume, preemption, tb, engine);
             }
-            out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
-                    spec.model.architecture, parameterCount(block), precision, plan.globalBatch(), plan.microBatch(), plan.accumulation(),
-                    plan.schedule().peak(), plan.schedule().kind(), plan.threads(),
-                    server == null ? "no metrics port" : "metrics on :" + server.port());
-
-            Normalization norm = Normalization.of(data.train());
-            BatchAssembler train = new BatchAssembler(data.train(), norm, spec.data.augment, plan.seed());
-            Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, plan.seed()), 1000,
-                    scaler == null ? DataType.FLOAT32 : DataType.FLOAT16);
-            listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
-            ProgressListener all = new ProgressListeners(listeners);
-            TrainingLoop loop = new TrainingLoop(manager, block, optimizer, t.optimizer.name, plan, train, evaluator,
-                    new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all, scaler);
-            outcome = loop.run();
-            all.onFinish(progress.report());
-            return conclude(outcome, plan, checkpoints);
         }
+    }
+
+    private int train(TrainingJobSpec spec, DataSource.Splits data, TrainingPlan plan, NDManager manager, StatusServer server,
+                      CheckpointCoordinator checkpoints, Optional<CheckpointStore.Loaded> resume,
+                      PreemptionDetector preemption, TunedBatch tb, Engine engine) {
+        TrainingSpec t = spec.training;
+        Block block = ModelFactory.build(spec.model, data.train().classes());
+        block.initialize(manager, DataType.FLOAT32, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
+        String precision = precision(t.precision, engine.defaultDevice().isGpu());
+        Optimizer optimizer = optimizer(t, manager);
+        LossScaler scaler = null;
+        if ("fp16".equals(precision)) {
+            optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
+            scaler = new LossScaler(t.initialLossScale == null ? LossScaler.INITIAL : t.initialLossScale, 2000);
+            if (!engine.defaultDevice().isGpu()) {
+                out.println("precision fp16 on CPU: correct but slower than fp32 (libtorch has few fp16 CPU kernels)");
+            }
+        }
+        if (resume.isPresent()) {
+            CheckpointStore.Loaded l = resume.get();
+            for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
+            ModelState.restore(l.snapshot(), block.getParameters(), optimizer, manager);
+            progress.restore(l.snapshot().state());
+            if (scaler != null && progress.lossScaleValue() != null) {
+                scaler.restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
+            }
+            progress.tunedBatch(tb);
+            onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0));
+            out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
+        }
+        out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
+                spec.model.architecture, parameterCount(block), precision, plan.globalBatch(), plan.microBatch(), plan.accumulation(),
+                plan.schedule().peak(), plan.schedule().kind(), plan.threads(),
+                server == null ? "no metrics port" : "metrics on :" + server.port());
+
+        Normalization norm = Normalization.of(data.train());
+        BatchAssembler train = new BatchAssembler(data.train(), norm, spec.data.augment, plan.seed());
+        // Inference needs less memory per example than training, so the tuned micro-batch bounds it safely.
+        Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, plan.seed()),
+                Math.min(1000, Math.max(64, plan.microBatch())),
+                scaler == null ? DataType.FLOAT32 : DataType.FLOAT16);
+        listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
+        ProgressListener all = new ProgressListeners(listeners);
+        TrainingLoop loop = new TrainingLoop(manager, block, optimizer, t.optimizer.name, plan, train, evaluator,
+                new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all, scaler);
+        outcome = loop.run();
+        all.onFinish(progress.report());
+        return conclude(outcome, plan, checkpoints);
+    }
+
+    /**
+     * batchSize: auto. With a memory budget (spec.training.memoryBudget, else resources.memory, else the container's
+     * limit) the tuner probes real steps for the largest micro-batch that fits; without one the global batch runs in
+     * one pass.
+     */
+    private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes) {
+        TrainingSpec t = spec.training;
+        if (!"auto".equals(t.batchSize)) return BatchChoice.fixed(t.globalBatchSize, t.batchSize);
+        long budget = t.memoryBudget != null ? Quantities.bytes(t.memoryBudget)
+                : spec.resources != null && spec.resources.memory != null ? Quantities.bytes(spec.resources.memory)
+                : ProcessMemory.containerLimitBytes();
+        if (budget <= 0) {
+            out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
+            return BatchChoice.fixed(t.globalBatchSize, "auto");
+        }
+        progress.phase("Tuning");
+        BatchSizeTuner.Result r = new BatchSizeTuner(budget, BATCH_MARGIN, MAX_PROBES)
+                .tune(t.globalBatchSize, new CpuMemoryProbe(manager, spec.model, example, classes, 3));
+        for (BatchSizeTuner.Probe p : r.probes()) {
+            out.printf("tuning: micro-batch %4d %s (%s)%n", p.micro(), p.fits() ? "fits" : "does not fit", p.note());
+        }
+        out.printf(Locale.ROOT, "tuning: largest fit %d, chosen %d with a %.0f%% margin, %d probes in %.1fs, budget %d MiB%n",
+                r.largestFit(), r.micro(), BATCH_MARGIN * 100, r.probesRun(), r.seconds(), budget >> 20);
+        return BatchChoice.forMicro(t.globalBatchSize, r.micro(), "tuned");
     }
 
     private int conclude(TrainingLoop.Outcome outcome, TrainingPlan plan, CheckpointCoordinator checkpoints) {
@@ -195,6 +245,7 @@ public final class TrainerRun {
         TrainerReport r = progress.report();
         r.phase = preempted ? "Preempted" : "Succeeded";
         r.exitCode = code;
+        r.peakMemoryBytes = ProcessMemory.peakResidentBytes();
         if (outcome.finalEvaluation() != null) {
             r.testAccuracy = outcome.finalEvaluation().accuracy();
             r.testLoss = outcome.finalEvaluation().loss();
@@ -225,6 +276,7 @@ public final class TrainerRun {
                 .row("samples/s (mean)", String.format(Locale.ROOT, "%,.0f", r.progress.samples / Math.max(1e-9, r.trainingSeconds)))
                 .row("time to target", r.timeToTargetSeconds == null ? "not reached" : Durations.human(r.timeToTargetSeconds))
                 .row("data wait share", String.format(Locale.ROOT, "%.1f%%", share * 100))
+                .row("peak memory (RSS)", String.format(Locale.ROOT, "%d MiB", r.peakMemoryBytes >> 20))
                 .row("bottleneck", bottleneck)
                 .row("last checkpoint", r.lastCheckpoint == null ? "-" : r.lastCheckpoint.path);
         table.print(out);

@@ -21,6 +21,8 @@ public class TrainerReport {
     public Double testAccuracy;
     public Double testLoss;
     public Integer exitCode;
+    /** Peak resident memory of the trainer process since tuning ended (host RAM, native memory included). */
+    public Long peakMemoryBytes;
     public String message;
     /** Step the run resumed from, if any, and which checkpoint was used. */
     public Long resumedFromStep;

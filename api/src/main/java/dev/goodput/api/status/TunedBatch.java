@@ -10,4 +10,6 @@ public class TunedBatch {
     public double lr;
     /** How the micro-batch was chosen: fixed (from the spec), tuned, checkpoint, or cache. */
     public String source;
+    /** Device type the result was tuned on (cpu, cuda): a resume on another type tunes again. */
+    public String device;
 }

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The trainer's command line: {@code trainer run JOB.yaml} trains, {@code trainer validate JOB.yaml} only checks. */
 @Command(name = "trainer", mixinStandardHelpOptions = true, version = "goodput trainer 0.1.0",
         description = "Runs a Goodput TrainingJob: inside its pod on a cluster, or alone on a laptop.",
-        subcommands = {RunCommand.class, ValidateCommand.class})
+        subcommands = {RunCommand.class, ValidateCommand.class, BenchCommand.class})
 public final class TrainerCli implements Runnable {
 
     @Override

@@ -19,8 +19,13 @@ public record BatchChoice(int micro, int accumulation, String source) {
         return new BatchChoice(micro, (globalBatch + micro - 1) / micro, "fixed");
     }
 
+    /**
+     * The fewest accumulation steps a micro-batch of at most {@code micro} allows, then the smallest micro-batch that
+     * still covers the global batch with them: 128 with at most 100 per pass gives 2 x 64, not 2 x 100.
+     */
     public static BatchChoice forMicro(int globalBatch, int micro, String source) {
-        int m = Math.min(micro, globalBatch);
-        return new BatchChoice(m, (globalBatch + m - 1) / m, source);
+        int m = Math.max(1, Math.min(micro, globalBatch));
+        int accumulation = (globalBatch + m - 1) / m;
+        return new BatchChoice((globalBatch + accumulation - 1) / accumulation, accumulation, source);
     }
 }

@@ -3,6 +3,7 @@ package dev.goodput.trainer.loop;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -44,7 +45,9 @@ public final class GradientAccumulator {
      * gradients are scaled by it too). fp16 logits are upcast to fp32 first: softmax and its log need the range.
      */
     public float forwardBackward(NDArray x, NDArray y, float lossScale) {
-        try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+        // Its own scope: the activations of this micro-batch are freed before the next one runs, so accumulating k
+        // micro-batches needs the memory of one, which is the point of accumulating.
+        try (NDScope scope = new NDScope(); GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             NDArray logits = block.forward(parameterStore, new NDList(x), true).singletonOrThrow();
             if (logits.getDataType() == DataType.FLOAT16) {
                 // toType is not differentiable in DJL; a product with an fp32 one promotes and keeps the graph.

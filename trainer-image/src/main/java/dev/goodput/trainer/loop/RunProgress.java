@@ -15,7 +15,7 @@ import java.util.List;
  */
 public final class RunProgress {
     private final long seed;
-    private final Long totalSteps;
+    private Long totalSteps;
     private String phase = "Starting";
     private long step;
     private DataPosition position = DataPosition.START;
@@ -39,9 +39,12 @@ public final class RunProgress {
     private long skippedSteps;
     private final List<TrainingState.Evaluation> history = new ArrayList<>();
 
-    public RunProgress(long seed, Long totalSteps) {
+    public RunProgress(long seed) {
         this.seed = seed;
-        this.totalSteps = totalSteps;
+    }
+
+    public synchronized void totalSteps(Long total) {
+        this.totalSteps = total;
     }
 
     public synchronized void restore(TrainingState s) {

@@ -1,0 +1,149 @@
+package dev.goodput.trainer.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.ParameterStore;
+import dev.goodput.api.ExitCodes;
+import dev.goodput.api.spec.DataSpec;
+import dev.goodput.api.spec.ModelSpec;
+import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.data.EpochOrder;
+import dev.goodput.trainer.data.ExampleSet;
+import dev.goodput.trainer.data.HostBatch;
+import dev.goodput.trainer.data.Normalization;
+import dev.goodput.trainer.loop.GradientAccumulator;
+import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.optim.AdamW;
+import dev.goodput.trainer.optim.TrainableParameter;
+import java.nio.FloatBuffer;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code trainer bench}: steady-state training throughput of the trainer's own step (the same calls, in the same order,
+ * as TrainingLoop.step with fp32, no accumulation, no clipping), for comparison with bench/throughput/pytorch_reference.py.
+ * Host batches are assembled before the clock starts (both sides do the same), so the figure is the compute of a step:
+ * host batch to NDArray, forward, loss, backward, gradient handles, AdamW, zeroed gradients, the step's NDScope closed.
+ * Prints one JSON line.
+ */
+@Command(name = "bench", description = "Times steady-state training steps of a model on Fashion-MNIST; prints one JSON line.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "mlp (784-256-128-10), cnn (width 32) or resnet20 (width 16)", defaultValue = "mlp")
+    String model;
+
+    @Option(names = "--batch", description = "Batch size", defaultValue = "128")
+    int batch;
+
+    @Option(names = "--threads", description = "libtorch intra-op threads (JniUtils.setNumThreads)", defaultValue = "2")
+    int threads;
+
+    @Option(names = "--interop-threads", description = "libtorch inter-op threads (default: libtorch's own)")
+    Integer interopThreads;
+
+    @Option(names = "--steps", description = "Timed steps", defaultValue = "100")
+    int steps;
+
+    @Option(names = "--warmup", description = "Untimed steps before timing", defaultValue = "20")
+    int warmup;
+
+    @Option(names = "--seed", description = "Seed for the model init and the example order", defaultValue = "42")
+    long seed;
+
+    @Option(names = "--data", description = "Fashion-MNIST IDX folder", defaultValue = DataSpec.DEFAULT_PATH)
+    String data;
+
+    @Option(names = "--assemble-per-step", description = "Assemble each host batch (normalise, copy) inside the timed step")
+    boolean assemblePerStep;
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1 || steps < 1 || warmup < 0 || threads < 1) {
+            System.err.println("bench: --batch, --steps and --threads must be >= 1, --warmup >= 0");
+            return ExitCodes.CONFIG_ERROR;
+        }
+        ModelSpec spec = new ModelSpec();
+        spec.architecture = model;
+        switch (model) {
+            case "mlp" -> spec.hiddenLayers = List.of(256, 128);
+            case "cnn" -> spec.width = 32;
+            case "resnet20" -> spec.width = 16;
+            default -> {
+                System.err.println("bench: --model must be mlp, cnn or resnet20, got " + model);
+                return ExitCodes.CONFIG_ERROR;
+            }
+        }
+        DataSpec dataSpec = new DataSpec();
+        dataSpec.path = data;
+        ExampleSet train = DataSource.load(dataSpec).train();
+        Normalization norm = Normalization.of(train);
+        BatchAssembler assembler = new BatchAssembler(train, norm, null, seed);
+        int[] order = EpochOrder.permutation(seed, 0, train.size());
+        int perEpoch = train.size() / batch;
+        // Distinct batches held in memory and cycled: a whole epoch, or as many as the run uses.
+        int pool = assemblePerStep ? 0 : Math.min(perEpoch, warmup + steps);
+        HostBatch[] batches = new HostBatch[pool];
+        for (int i = 0; i < pool; i++) batches[i] = assembler.assemble(order, i * batch, batch, 0, false);
+
+        Engine engine = Engine.getEngine("PyTorch");
+        JniUtils.setNumThreads(threads);
+        if (interopThreads != null) JniUtils.setNumInteropThreads(interopThreads);
+        engine.setRandomSeed((int) seed);
+        Shape inputShape = new Shape(batch, train.channels(), train.height(), train.width());
+        long timedNanos;
+        long parameters = 0;
+        int tensors = 0;
+        try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName())) {
+            Block block = ModelFactory.build(spec, train.classes());
+            block.initialize(manager, DataType.FLOAT32, new Shape(1, train.channels(), train.height(), train.width()));
+            for (var p : block.getParameters()) {
+                if (p.getValue().requiresGradient()) {
+                    parameters += p.getValue().getArray().size();
+                    tensors++;
+                }
+            }
+            GradientAccumulator gradients = new GradientAccumulator(block, new ParameterStore(manager, false));
+            AdamW optimizer = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01);
+            double lr = 1e-3;
+            long start = 0;
+            float lossSum = 0;
+            for (int step = 0; step < warmup + steps; step++) {
+                if (step == warmup) start = System.nanoTime();
+                int slot = step % Math.max(1, perEpoch);
+                // As TrainingLoop.step: per-step seed, then one NDScope around the whole step.
+                JniUtils.setSeed(EpochOrder.mix(seed, step));
+                try (NDScope scope = new NDScope()) {
+                    HostBatch hb = assemblePerStep ? assembler.assemble(order, slot * batch, batch, 0, false)
+                            : batches[step % pool];
+                    NDArray x = manager.create(FloatBuffer.wrap(hb.x()), inputShape);
+                    NDArray y = manager.create(hb.y());
+                    lossSum += gradients.forwardBackward(x, y, 1f);
+                    List<TrainableParameter> params = gradients.gradients();
+                    optimizer.step(params, lr, 1f);
+                    gradients.zeroGradients();
+                }
+            }
+            timedNanos = System.nanoTime() - start;
+            if (!Float.isFinite(lossSum)) {
+                System.err.println("bench: loss is not finite");
+                return ExitCodes.CONFIG_ERROR;
+            }
+        }
+        double seconds = timedNanos / 1e9;
+        System.out.printf(Locale.ROOT,
+                "{\"impl\":\"trainer\",\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"steps\":%d,\"seconds\":%.4f,"
+                        + "\"samples_per_second\":%.1f,\"ms_per_step\":%.3f,\"parameters\":%d,\"parameter_tensors\":%d}%n",
+                model, batch, threads, steps, seconds, (double) steps * batch / seconds, seconds * 1000 / steps,
+                parameters, tensors);
+        return ExitCodes.FINISHED;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.goodput.trainer.tune;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.goodput.api.spec.ModelSpec;
+import dev.goodput.trainer.TestJobs;
+import dev.goodput.trainer.TrainerProcess;
+import dev.goodput.trainer.metrics.ProcessMemory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Batch tuning on this CPU with real probes, checked against brute force and a real training run. */
+class CpuBatchTuningTest {
+    static final long MIB = 1 << 20;
+
+    @Test
+    void tunedMicroBatchIsWithinTenPercentOfTheLargestThatFitsAndTrainingStaysUnderBudget(@TempDir Path dir) {
+        ModelSpec cnn = new ModelSpec();
+        cnn.architecture = "cnn";
+        cnn.width = 32;
+        Shape example = new Shape(1, 28, 28);
+        try (NDManager m = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch")) {
+            CpuMemoryProbe probe = new CpuMemoryProbe(m, cnn, example, 10, 3);
+            probe.run(8); // warm libtorch's allocator and the JIT so the baseline is steady
+            long budget = ProcessMemory.residentBytes() + 300 * MIB;
+
+            BatchSizeTuner.Result r = new BatchSizeTuner(budget, 0.10, 8).tune(4096, probe);
+            assertThat(r.probesRun()).isLessThanOrEqualTo(8);
+            assertThat(r.largestFit()).isGreaterThan(16);
+
+            // Brute force: walk up from the tuner's answer in ~2 % steps until a probe no longer fits.
+            int bruteMax = r.largestFit();
+            for (int size = r.largestFit() + Math.max(1, r.largestFit() / 50); size < 8192; size += Math.max(1, size / 50)) {
+                BatchSizeTuner.Probe p = probe.run(size);
+                if (p.peakBytes() > budget) break;
+                bruteMax = size;
+            }
+            System.out.printf("budget %d MiB: tuner largest fit %d, chosen %d in %d probes (%.1fs); brute force largest fit %d%n",
+                    budget / MIB, r.largestFit(), r.micro(), r.probesRun(), r.seconds(), bruteMax);
+            assertThat(r.micro()).isGreaterThanOrEqualTo((int) Math.floor(bruteMax * 0.9)).isLessThanOrEqualTo(bruteMax);
+
+        }
+    }
+
+    @Test
+    void aTunedTrainingRunStaysUnderItsBudget(@TempDir Path dir) throws Exception {
+        // A fresh trainer process, as in a pod: it tunes against the budget, then trains at the chosen size.
+        Path manifest = Files.writeString(dir.resolve("job.yaml"), TestJobs.yaml("cnn", 6400, "maxSteps: 6\nmemoryBudget: 1400Mi")
+                .replace("width: 8", "width: 32").replace("globalBatchSize: 64", "globalBatchSize: 4096"));
+        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("ckpt"), dir.resolve("t.json"))) {
+            assertThat(p.waitFor(300)).as(String.join("\n", p.lines())).isZero();
+            String tuned = p.lines().stream().filter(l -> l.startsWith("tuning: largest fit")).findFirst().orElseThrow();
+            System.out.println(tuned);
+            assertThat(tuned).matches("tuning: largest fit [0-9]+, chosen [0-9]+ with a 10% margin, [1-8] probes in .*");
+        }
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readValue(dir.resolve("t.json").toFile(),
+                dev.goodput.api.status.TrainerReport.class);
+        assertThat(report.tunedBatch.source).isEqualTo("tuned");
+        assertThat(report.tunedBatch.accumulation).isGreaterThan(1);
+        assertThat(report.peakMemoryBytes).as("peak RSS while training").isLessThanOrEqualTo(1400 * MIB);
+    }
+
+    @Test
+    void aBudgetTooSmallFailsFastWithWhatTheSmallestProbeNeeded(@TempDir Path dir) {
+        String yaml = TestJobs.yaml("cnn", 640, "maxSteps: 5\nmemoryBudget: 64Mi");
+        assertThatThrownBy(() -> TestJobs.run(yaml, dir, null))
+                .isInstanceOf(BudgetTooSmallException.class)
+                .hasMessageMatching("(?s)spec.training.memoryBudget: 64 MiB is too small: the smallest probe \\(micro-batch \\d+\\) needed \\d+ MiB.*");
+        assertThat(dir.resolve("job")).doesNotExist();
+    }
+
+    @Test
+    void aResumedJobReusesTheTunedBatchWithoutProbing(@TempDir Path dir) throws Exception {
+        Path manifest = Files.writeString(dir.resolve("job.yaml"),
+                TestJobs.yaml("cnn", 3200, "maxSteps: 10\nmemoryBudget: 3Gi"));
+        Path ckpt = dir.resolve("ckpt");
+        List<String> first;
+        try (TrainerProcess p = TrainerProcess.start(manifest, ckpt, dir.resolve("t1.json"))) {
+            assertThat(p.waitFor(120)).isZero();
+            first = p.lines();
+        }
+        assertThat(first).anyMatch(l -> l.startsWith("tuning: micro-batch"));
+        String batchLine = first.stream().filter(l -> l.startsWith("model cnn:")).findFirst().orElseThrow();
+        String batch = batchLine.replaceAll(".*\\| (batch [0-9]+ = [0-9]+ x [0-9]+) \\|.*", "$1");
+
+        try (TrainerProcess p = TrainerProcess.start(manifest, ckpt, dir.resolve("t2.json"), "--set", "spec.training.maxSteps=20")) {
+            assertThat(p.waitFor(120)).isZero();
+            assertThat(p.lines()).noneMatch(l -> l.startsWith("tuning:"));
+            assertThat(p.lines()).anyMatch(l -> l.startsWith("model cnn:") && l.contains(batch));
+            assertThat(p.printed("resumed from")).isTrue();
+        }
+    }
+}
