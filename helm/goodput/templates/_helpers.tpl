@@ -1,0 +1,120 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "goodput.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the prefix of every object the chart creates. */}}
+{{- define "goodput.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "goodput.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "goodput.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "goodput.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{- define "goodput.labels" -}}
+helm.sh/chart: {{ include "goodput.chart" . }}
+{{ include "goodput.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: goodput
+{{- end }}
+
+{{- define "goodput.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "goodput.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "goodput.operatorImage" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "goodput.trainerImage" -}}
+{{- printf "%s:%s-%s" .Values.trainer.image.repository (default .Chart.AppVersion .Values.trainer.image.tag) .Values.trainer.image.flavor }}
+{{- end }}
+
+{{- define "goodput.pricingName" -}}
+{{- printf "%s-pricing" (include "goodput.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* One price as numbers (helm --set passes decimals as strings): onDemand, and spot when given. */}}
+{{- define "goodput.price" -}}
+onDemand: {{ float64 .onDemand }}
+{{- if hasKey . "spot" }}
+spot: {{ float64 .spot }}
+{{- end }}
+{{- end }}
+
+{{/* What the operator's QUARKUS_OPERATOR_SDK_*NAMESPACES variables get: JOSDK_ALL_NAMESPACES or a comma list. */}}
+{{- define "goodput.watchNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- join "," .Values.watchNamespaces }}
+{{- else }}
+{{- print "JOSDK_ALL_NAMESPACES" }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when a monitor kind renders: enabled true, or enabled auto and the cluster serves monitoring.coreos.com/v1.
+Call with (list $ "serviceMonitor") or (list $ "podMonitor").
+*/}}
+{{- define "goodput.monitorEnabled" -}}
+{{- $root := index . 0 }}
+{{- $enabled := index $root.Values.monitoring (index . 1) "enabled" }}
+{{- if eq (toString $enabled) "auto" }}
+{{- $root.Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}
+{{- else }}
+{{- $enabled }}
+{{- end }}
+{{- end }}
+
+{{/*
+The namespaced permissions of the operator, the same in the ClusterRole (all namespaces) and in each Role (a list).
+What the code does with them:
+- trainingjobs: the primary resource's informer (get/list/watch); patch/update for metadata the SDK writes;
+  /status: the status patch of every reconcile; /finalizers: update, which the OwnerReferencesPermissionEnforcement
+  admission plugin requires to set blockOwnerDeletion on the owner references of what the operator creates.
+- pods: the trainer pods' informer, server-side apply (patch; create when the pod does not exist yet), delete.
+- configmaps (<job>-config), services (trainer metrics), persistentvolumeclaims (checkpoints; validation reads
+  named claims): server-side apply, informers, clean-up.
+- events: the operator records what it decided (core and events.k8s.io APIs).
+Nothing else: no Secrets, no wildcards.
+*/}}
+{{- define "goodput.namespacedRules" -}}
+- apiGroups: ["goodput.dev"]
+  resources: ["trainingjobs"]
+  verbs: ["get", "list", "watch", "patch", "update"]
+- apiGroups: ["goodput.dev"]
+  resources: ["trainingjobs/status"]
+  verbs: ["get", "patch", "update"]
+- apiGroups: ["goodput.dev"]
+  resources: ["trainingjobs/finalizers"]
+  verbs: ["update"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch", "create", "delete", "patch"]
+- apiGroups: [""]
+  resources: ["configmaps", "services", "persistentvolumeclaims"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["", "events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
