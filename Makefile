@@ -7,7 +7,7 @@ TRAINER_JAR := trainer-image/target/goodput-trainer.jar
 DATASET := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DEMO_DIR := goodput-runs/demo
 
-.PHONY: demo test build trainer deps clean
+.PHONY: demo test build trainer deps clean gpu-carry
 
 demo: $(DATASET) trainer
 	rm -rf $(DEMO_DIR)
@@ -27,6 +27,15 @@ deps:
 
 $(DATASET):
 	.ci/install-deps.sh dataset
+
+# The trainer without its CPU libtorch, for bench/gpu-check.sh on a GPU machine with its own libtorch (~20 MB).
+gpu-carry:
+	$(MVN) -pl trainer-image -am package -DskipTests
+	rm -rf bench/.gpu-carry && mkdir -p bench/.gpu-carry/lib
+	cp trainer-image/target/original-goodput-trainer.jar bench/.gpu-carry/lib/
+	$(MVN) -pl trainer-image dependency:copy-dependencies -DincludeScope=runtime \
+	  -DexcludeArtifactIds=pytorch-native-cpu -DoutputDirectory=$(CURDIR)/bench/.gpu-carry/lib
+	du -sh bench/.gpu-carry
 
 clean:
 	$(MVN) clean

@@ -23,6 +23,9 @@ import dev.goodput.trainer.console.ConsoleProgress;
 import dev.goodput.trainer.console.Durations;
 import dev.goodput.trainer.console.SummaryTable;
 import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.device.DeviceSelection;
+import dev.goodput.trainer.loop.DataParallelGradients;
+import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.data.DataSource;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.loop.Evaluator;
@@ -131,11 +134,14 @@ public final class TrainerRun {
         int cpus = Runtime.getRuntime().availableProcessors();
         Engine engine = Engine.getEngine("PyTorch");
         JniUtils.setNumThreads(t.threads != null ? t.threads : Math.max(1, cpus));
-        String device = engine.defaultDevice().isGpu() ? "cuda" : "cpu";
+        DeviceSelection devices = DeviceSelection.select(spec.resources == null ? null : spec.resources.gpus,
+                System.getenv("CUDA_VISIBLE_DEVICES"), engine.getGpuCount());
+        if (devices.note() != null) out.println(devices.note());
+        String device = devices.type();
         long seed = t.seed == null ? 42 : t.seed;
         progress = new RunProgress(seed);
 
-        try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName());
+        try (NDManager manager = NDManager.newBaseManager(devices.devices().get(0), engine.getEngineName());
              StatusServer server = startServer()) {
             Shape example = new Shape(data.train().channels(), data.train().height(), data.train().width());
             BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
@@ -160,24 +166,28 @@ public final class TrainerRun {
             ProcessMemory.resetPeak();
             try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, plan.checkpointInterval(), metrics,
                     this::onSaved, out::println)) {
-                return train(spec, data, plan, manager, server, checkpoints, resume, preemption, tb, engine);
+                return train(spec, data, plan, manager, server, checkpoints, resume, preemption, tb, devices);
             }
         }
     }
 
     private int train(TrainingJobSpec spec, DataSource.Splits data, TrainingPlan plan, NDManager manager, StatusServer server,
                       CheckpointCoordinator checkpoints, Optional<CheckpointStore.Loaded> resume,
-                      PreemptionDetector preemption, TunedBatch tb, Engine engine) {
+                      PreemptionDetector preemption, TunedBatch tb, DeviceSelection devices) {
         TrainingSpec t = spec.training;
         Block block = ModelFactory.build(spec.model, data.train().classes());
         block.initialize(manager, DataType.FLOAT32, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
-        String precision = precision(t.precision, engine.defaultDevice().isGpu());
+        String precision = precision(t.precision, devices.gpu());
+        if (devices.devices().size() > 1 && "fp16".equals(precision)) {
+            out.println("fp16 with several devices is not supported yet: training in fp32 across " + devices.devices().size() + " devices");
+            precision = "fp32";
+        }
         Optimizer optimizer = optimizer(t, manager);
         LossScaler scaler = null;
         if ("fp16".equals(precision)) {
             optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
             scaler = new LossScaler(t.initialLossScale == null ? LossScaler.INITIAL : t.initialLossScale, 2000);
-            if (!engine.defaultDevice().isGpu()) {
+            if (!devices.gpu()) {
                 out.println("precision fp16 on CPU: correct but slower than fp32 (libtorch has few fp16 CPU kernels)");
             }
         }
@@ -206,9 +216,22 @@ public final class TrainerRun {
                 scaler == null ? DataType.FLOAT32 : DataType.FLOAT16);
         listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
         ProgressListener all = new ProgressListeners(listeners);
+        List<NDManager> replicaManagers = new ArrayList<>();
+        GradientSource gradients = null;
+        if (devices.devices().size() > 1) {
+            replicaManagers.add(manager);
+            for (int i = 1; i < devices.devices().size(); i++) replicaManagers.add(NDManager.newBaseManager(devices.devices().get(i)));
+            gradients = new DataParallelGradients(block, () -> ModelFactory.build(spec.model, data.train().classes()),
+                    devices.devices(), replicaManagers, new Shape(1, data.train().channels(), data.train().height(), data.train().width()));
+            out.println("data parallel over " + devices.devices() + ": micro-batch " + plan.microBatch() + " split across them");
+        }
         TrainingLoop loop = new TrainingLoop(manager, block, optimizer, t.optimizer.name, plan, train, evaluator,
-                new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all, scaler);
-        outcome = loop.run();
+                new StoppingRule(spec.target), checkpoints, preemption, metrics, progress, all, scaler, gradients);
+        try {
+            outcome = loop.run();
+        } finally {
+            for (int i = 1; i < replicaManagers.size(); i++) replicaManagers.get(i).close();
+        }
         all.onFinish(progress.report());
         return conclude(outcome, plan, checkpoints);
     }

@@ -22,7 +22,7 @@ import java.util.List;
  * existing gradients and DJL never clears them, so k passes accumulate k mean-gradients; the caller scales by 1/k and
  * must call {@link #zeroGradients} after the update.
  */
-public final class GradientAccumulator {
+public final class GradientAccumulator implements GradientSource {
     private final Block block;
     private final ParameterStore parameterStore;
     private final List<Pair<String, Parameter>> trainable = new ArrayList<>();
@@ -44,6 +44,7 @@ public final class GradientAccumulator {
      * As {@link #forwardBackward(NDArray, NDArray)}, with the loss multiplied by {@code lossScale} before backward (the
      * gradients are scaled by it too). fp16 logits are upcast to fp32 first: softmax and its log need the range.
      */
+    @Override
     public float forwardBackward(NDArray x, NDArray y, float lossScale) {
         // Its own scope: the activations of this micro-batch are freed before the next one runs, so accumulating k
         // micro-batches needs the memory of one, which is the point of accumulating.
@@ -60,6 +61,7 @@ public final class GradientAccumulator {
     }
 
     /** The trainable parameters with handles to their gradients (handles close with the caller's NDScope). */
+    @Override
     public List<TrainableParameter> gradients() {
         List<TrainableParameter> params = new ArrayList<>(trainable.size());
         for (Pair<String, Parameter> p : trainable) {
@@ -69,6 +71,7 @@ public final class GradientAccumulator {
         return params;
     }
 
+    @Override
     public void zeroGradients() {
         for (Pair<String, Parameter> p : trainable) JniUtils.zeroGrad((PtNDArray) p.getValue().getArray());
     }

@@ -38,7 +38,7 @@ public final class TrainingLoop {
     private final Block block;
     private final ParameterStore parameterStore;
     private final PairList<String, Parameter> parameters;
-    private final GradientAccumulator gradients;
+    private final GradientSource gradients;
     private final Optimizer optimizer;
     private final String optimizerName;
     private final TrainingPlan plan;
@@ -60,13 +60,13 @@ public final class TrainingLoop {
     public TrainingLoop(NDManager manager, Block block, Optimizer optimizer, String optimizerName, TrainingPlan plan,
                         BatchAssembler train, Evaluator evaluator, StoppingRule stopping, CheckpointCoordinator checkpoints,
                         PreemptionDetector preemption, TrainerMetrics metrics, RunProgress progress, ProgressListener listener,
-                        LossScaler scaler) {
+                        LossScaler scaler, GradientSource gradients) {
         this.scaler = scaler;
         this.manager = manager;
         this.block = block;
         this.parameterStore = new ParameterStore(manager, false);
         this.parameters = block.getParameters();
-        this.gradients = new GradientAccumulator(block, parameterStore);
+        this.gradients = gradients != null ? gradients : new GradientAccumulator(block, parameterStore);
         this.optimizer = optimizer;
         this.optimizerName = optimizerName;
         this.plan = plan;
@@ -166,7 +166,10 @@ public final class TrainingLoop {
                 scale *= GradientClipper.factor(GradientClipper.globalNorm(params, scale), plan.clipNorm());
             }
             double lr = plan.schedule().lr(step);
-            if (apply) optimizer.step(params, lr, scale);
+            if (apply) {
+                optimizer.step(params, lr, scale);
+                gradients.afterUpdate();
+            }
             gradients.zeroGradients();
             long end = System.nanoTime();
             metrics.stepSeconds.labelValues("data").observe(waitNanos / 1e9);

@@ -1,0 +1,19 @@
+package dev.goodput.trainer.loop;
+
+import ai.djl.ndarray.NDArray;
+import dev.goodput.trainer.optim.TrainableParameter;
+import java.util.List;
+
+/** Where a step's gradients come from: one model replica, or several devices' replicas averaged. */
+public interface GradientSource {
+    /** Forward and backward of one micro-batch, adding its gradients; returns the batch's mean loss. */
+    float forwardBackward(NDArray x, NDArray y, float lossScale);
+
+    /** The parameters the optimizer updates, with this step's gradients. */
+    List<TrainableParameter> gradients();
+
+    void zeroGradients();
+
+    /** Called after the optimizer changed the parameters, e.g. to copy them to other replicas. */
+    default void afterUpdate() {}
+}
