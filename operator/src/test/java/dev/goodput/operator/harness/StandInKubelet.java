@@ -819,20 +819,29 @@ public final class StandInKubelet implements AutoCloseable {
         return out.toString();
     }
 
-    /** Rewrites container paths (mount paths, the termination-message path) into their host folders. */
-    String rewrite(String s, RunningPod rp) {
+    /**
+     * Rewrites container paths (mount paths, the termination-message path) into their host folders, in one pass so
+     * that a host folder is never rewritten again (a mount at /tmp must not touch /tmp/stand-in-kubelet/...).
+     */
+    static String rewrite(String s, RunningPod rp) {
         Map<String, Path> all = new LinkedHashMap<>(rp.mounts);
         if (rp.terminationPath != null) {
             all.put(rp.terminationPath, rp.terminationFile);
         }
+        if (all.isEmpty()) {
+            return s;
+        }
         List<String> keys = new ArrayList<>(all.keySet());
         keys.sort(Comparator.comparingInt(String::length).reversed());
-        String result = s;
-        for (String mountPath : keys) {
-            Pattern p = Pattern.compile("(?<![A-Za-z0-9_.\\-/])" + Pattern.quote(mountPath) + "(?=/|$|[^A-Za-z0-9_.\\-])");
-            result = p.matcher(result).replaceAll(Matcher.quoteReplacement(all.get(mountPath).toString()));
+        String alternatives = keys.stream().map(Pattern::quote).collect(java.util.stream.Collectors.joining("|"));
+        Pattern p = Pattern.compile("(?<![A-Za-z0-9_.\\-/])(" + alternatives + ")(?=/|$|[^A-Za-z0-9_.\\-])");
+        Matcher m = p.matcher(s);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, Matcher.quoteReplacement(all.get(m.group(1)).toString()));
         }
-        return result;
+        m.appendTail(out);
+        return out.toString();
     }
 
     private static String strip(String path) {

@@ -34,6 +34,7 @@ public final class TestApiServer {
     public static final String KUBECONFIG_PROPERTY = "goodput.test.kubeconfig";
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static TestApiServer instance;
+    private static RuntimeException failure;
 
     private final Path binaries;
     private final Path kubeconfig;
@@ -49,8 +50,26 @@ public final class TestApiServer {
 
     /** The JVM's apiserver, started (with the CRD applied) on first call. */
     public static synchronized TestApiServer get() {
+        if (failure != null) {
+            // One failed start is reported to every test class, not retried by each.
+            throw new IllegalStateException("the test apiserver failed to start earlier: " + failure.getMessage(), failure);
+        }
+        if (instance == null && System.getProperty(KUBECONFIG_PROPERTY) != null) {
+            // Started by this JVM under another class loader (a @QuarkusTest's): use it, do not start a second one.
+            Path kubeconfig = Path.of(System.getProperty(KUBECONFIG_PROPERTY));
+            try {
+                instance = new TestApiServer(KubeBinaries.locate(), kubeconfig, Files.readString(kubeconfig), Duration.ZERO);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         if (instance == null) {
-            instance = start();
+            try {
+                instance = start();
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            }
         }
         return instance;
     }
@@ -100,8 +119,8 @@ public final class TestApiServer {
         }
         client.resource(crd).fieldManager("goodput-tests").forceConflicts().serverSideApply();
         client.apiextensions().v1().customResourceDefinitions().withName(TrainingJob.CRD_NAME)
-                .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions().stream()
-                        .anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
+                .waitUntilCondition(c -> c != null && c.getStatus() != null && c.getStatus().getConditions() != null
+                        && c.getStatus().getConditions().stream().anyMatch(x -> "Established".equals(x.getType()) && "True".equals(x.getStatus())),
                         60, TimeUnit.SECONDS);
     }
 

@@ -1,0 +1,28 @@
+package dev.goodput.operator;
+
+import java.time.Duration;
+
+/**
+ * The operator's own knobs, read from application.properties (goodput.*) in the app and built directly in tests.
+ *
+ * @param defaultImage         trainer image when spec.image is empty
+ * @param failureBackoff       delay before the attempt after the first failure; doubles with each failure
+ * @param maxFailureBackoff    ceiling of that delay
+ * @param minGracePeriod       floor of the pod's terminationGracePeriodSeconds
+ * @param maxGracePeriod       ceiling of it
+ * @param checkpointStorage    size of the checkpoint claim the operator creates
+ */
+public record OperatorSettings(String defaultImage, Duration failureBackoff, Duration maxFailureBackoff,
+        Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage) {
+
+    public static final String DEFAULT_IMAGE = "ghcr.io/goodput/trainer:0.1.0";
+
+    public static OperatorSettings defaults() {
+        return new OperatorSettings(DEFAULT_IMAGE, Duration.ofSeconds(10), Duration.ofMinutes(5),
+                Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi");
+    }
+
+    public OperatorSettings withFailureBackoff(Duration d) {
+        return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage);
+    }
+}

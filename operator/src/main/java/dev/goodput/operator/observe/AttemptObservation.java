@@ -1,0 +1,33 @@
+package dev.goodput.operator.observe;
+
+import dev.goodput.api.status.TrainerReport;
+import io.fabric8.kubernetes.api.model.Pod;
+
+/**
+ * What the cluster says about one attempt's pod, reduced to what the decisions need.
+ *
+ * @param attempt           the attempt number (pod label goodput.dev/attempt)
+ * @param pod               the pod, or null when it does not exist (never created, or gone)
+ * @param phase             the pod's phase (Pending, Running, Succeeded, Failed), null without a pod
+ * @param exitCode          the trainer container's exit code once terminated
+ * @param report            the trainer's termination message, parsed, or null
+ * @param disruption        the reason of a DisruptionTarget=True condition (eviction, preemption), or null
+ * @param waiting           why the pod or its container waits (Unschedulable, ErrImagePull, ...), or null
+ * @param waitingMessage    the message that goes with it
+ * @param deleting          the pod has a deletionTimestamp
+ */
+public record AttemptObservation(int attempt, Pod pod, String phase, Integer exitCode, TrainerReport report,
+        String disruption, String waiting, String waitingMessage, boolean deleting) {
+
+    public static AttemptObservation none(int attempt) {
+        return new AttemptObservation(attempt, null, null, null, null, null, null, null, false);
+    }
+
+    public boolean exists() {
+        return pod != null;
+    }
+
+    public boolean terminal() {
+        return "Succeeded".equals(phase) || "Failed".equals(phase);
+    }
+}

@@ -1,0 +1,198 @@
+package dev.goodput.operator.reconcile;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.goodput.api.ManifestReader;
+import dev.goodput.api.TrainingJobManifest;
+import dev.goodput.api.spec.ResourcesSpec;
+import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.operator.Labels;
+import dev.goodput.operator.OperatorSettings;
+import dev.goodput.operator.TrainingJob;
+import dev.goodput.operator.observe.JobObserver;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Toleration;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The desired objects of a TrainingJob, as pure functions of the job (and the attempt): the ConfigMap holding
+ * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, and the trainer Pod
+ * (design.md §4: mounts, GOODPUT_* environment, metrics port, termination message; hardened security context).
+ * Being deterministic, applying them twice (server-side apply) changes nothing.
+ */
+public final class JobResources {
+    public static final String CONFIG_DIR = "/etc/goodput";
+    public static final String JOB_FILE = "job.yaml";
+    public static final String CHECKPOINT_DIR = "/checkpoints";
+    public static final String TERMINATION_LOG = "/dev/termination-log";
+    public static final int METRICS_PORT = 9400;
+    public static final String GPU = "nvidia.com/gpu";
+    /** The non-root user and group the trainer runs as (the image's user). */
+    public static final long TRAINER_UID = 1000L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private JobResources() {}
+
+    public static Map<String, String> labels(TrainingJob job) {
+        Map<String, String> labels = new LinkedHashMap<>();
+        labels.put(Labels.NAME, Labels.TRAINER);
+        labels.put(Labels.MANAGED_BY, Labels.OPERATOR);
+        labels.put(Labels.JOB, job.getMetadata().getName());
+        return labels;
+    }
+
+    public static OwnerReference owner(TrainingJob job) {
+        return new OwnerReferenceBuilder().withApiVersion(job.getApiVersion()).withKind(job.getKind())
+                .withName(job.getMetadata().getName()).withUid(job.getMetadata().getUid())
+                .withController(true).withBlockOwnerDeletion(true).build();
+    }
+
+    /** The TrainingJob as the trainer reads it: apiVersion, kind, name/namespace/uid and the spec. */
+    public static String jobYaml(TrainingJob job) {
+        TrainingJobManifest m = new TrainingJobManifest();
+        m.apiVersion = TrainingJobManifest.API_VERSION;
+        m.kind = TrainingJobManifest.KIND;
+        m.metadata.name = job.getMetadata().getName();
+        m.metadata.namespace = job.getMetadata().getNamespace();
+        m.metadata.uid = job.getMetadata().getUid();
+        m.spec = job.getSpec();
+        try {
+            return ManifestReader.yaml().writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write job.yaml", e);
+        }
+    }
+
+    public static ConfigMap configMap(TrainingJob job) {
+        return new ConfigMapBuilder().withNewMetadata().withName(Labels.configMapName(job.getMetadata().getName()))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
+                .withOwnerReferences(owner(job)).endMetadata()
+                .addToData(JOB_FILE, jobYaml(job)).build();
+    }
+
+    public static String checkpointClaim(TrainingJob job) {
+        var c = job.getSpec().checkpoint;
+        return c != null && c.claimName != null ? c.claimName : job.getMetadata().getName() + "-checkpoints";
+    }
+
+    /** The claim the operator creates (none when the spec names an existing one); deleted with the job. */
+    public static PersistentVolumeClaim checkpointClaimToCreate(TrainingJob job, OperatorSettings settings) {
+        var c = job.getSpec().checkpoint;
+        if (c != null && c.claimName != null) {
+            return null;
+        }
+        String storage = c != null && c.storage != null ? c.storage : settings.checkpointStorage();
+        return new PersistentVolumeClaimBuilder().withNewMetadata().withName(checkpointClaim(job))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
+                .withOwnerReferences(owner(job)).endMetadata()
+                .withNewSpec().withAccessModes("ReadWriteOnce")
+                .withStorageClassName(c == null ? null : c.storageClassName)
+                .withNewResources().addToRequests("storage", new Quantity(storage)).endResources()
+                .endSpec().build();
+    }
+
+    public static Pod pod(TrainingJob job, int attempt, OperatorSettings settings) {
+        TrainingJobSpec spec = job.getSpec();
+        ResourcesSpec res = spec.resources == null ? new ResourcesSpec() : spec.resources;
+        Map<String, String> labels = labels(job);
+        labels.put(Labels.ATTEMPT, String.valueOf(attempt));
+        String image = spec.image == null || spec.image.isBlank() ? settings.defaultImage() : spec.image;
+
+        List<EnvVar> env = List.of(
+                env("GOODPUT_CHECKPOINT_DIR", CHECKPOINT_DIR),
+                env("GOODPUT_METRICS_PORT", String.valueOf(METRICS_PORT)),
+                env("GOODPUT_JOB_UID", job.getMetadata().getUid()),
+                env("GOODPUT_ATTEMPT", String.valueOf(attempt)),
+                env("GOODPUT_TERMINATION_LOG", TERMINATION_LOG));
+
+        List<Volume> volumes = new ArrayList<>();
+        List<VolumeMount> mounts = new ArrayList<>();
+        volumes.add(new VolumeBuilder().withName("config").withNewConfigMap()
+                .withName(Labels.configMapName(job.getMetadata().getName())).endConfigMap().build());
+        mounts.add(new VolumeMountBuilder().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).build());
+        volumes.add(new VolumeBuilder().withName("checkpoints").withNewPersistentVolumeClaim()
+                .withClaimName(checkpointClaim(job)).endPersistentVolumeClaim().build());
+        mounts.add(new VolumeMountBuilder().withName("checkpoints").withMountPath(CHECKPOINT_DIR).build());
+        if (spec.data != null && spec.data.claimName != null) {
+            volumes.add(new VolumeBuilder().withName("data").withNewPersistentVolumeClaim()
+                    .withClaimName(spec.data.claimName).withReadOnly(true).endPersistentVolumeClaim().build());
+            mounts.add(new VolumeMountBuilder().withName("data").withMountPath(spec.data.path).withReadOnly(true).build());
+        }
+        // The root filesystem is read-only; the JVM and DJL need a scratch folder.
+        volumes.add(new VolumeBuilder().withName("tmp").withNewEmptyDir().endEmptyDir().build());
+        mounts.add(new VolumeMountBuilder().withName("tmp").withMountPath("/tmp").build());
+
+        Map<String, Quantity> limits = new LinkedHashMap<>();
+        Map<String, Quantity> requests = new LinkedHashMap<>();
+        int gpus = res.gpus == null ? 0 : res.gpus;
+        if (gpus > 0) {
+            limits.put(GPU, new Quantity(String.valueOf(gpus)));
+        }
+        if (res.cpu != null) {
+            requests.put("cpu", new Quantity(res.cpu));
+        }
+        if (res.memory != null) {
+            requests.put("memory", new Quantity(res.memory));
+            limits.put("memory", new Quantity(res.memory));
+        }
+
+        var container = new ContainerBuilder().withName(JobObserver.TRAINER_CONTAINER).withImage(image)
+                .withArgs("run", CONFIG_DIR + "/" + JOB_FILE)
+                .withEnv(env)
+                .addNewPort().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
+                .withNewResources().withLimits(limits.isEmpty() ? null : limits)
+                .withRequests(requests.isEmpty() ? null : requests).endResources()
+                .withVolumeMounts(mounts)
+                .withTerminationMessagePath(TERMINATION_LOG).withTerminationMessagePolicy("FallbackToLogsOnError")
+                .withNewReadinessProbe().withNewHttpGet().withPath("/healthz").withNewPort(METRICS_PORT).endHttpGet()
+                .withPeriodSeconds(10).withFailureThreshold(3).endReadinessProbe()
+                .withNewSecurityContext().withAllowPrivilegeEscalation(false).withReadOnlyRootFilesystem(true)
+                .withRunAsNonRoot(true).withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
+                .build();
+
+        return new PodBuilder().withNewMetadata().withName(Labels.podName(job.getMetadata().getName(), attempt))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(job))
+                .endMetadata()
+                .withNewSpec().withRestartPolicy("Never")
+                .withTerminationGracePeriodSeconds(GracePeriod.seconds(
+                        spec.checkpoint == null ? null : spec.checkpoint.gracePeriodSeconds,
+                        job.getStatus() == null ? null : job.getStatus().lastCheckpoint, settings))
+                .withNodeSelector(res.nodeSelector == null || res.nodeSelector.isEmpty() ? null : res.nodeSelector)
+                .withTolerations(tolerations(res))
+                .withPriorityClassName(res.priorityClassName)
+                .withAutomountServiceAccountToken(false).withEnableServiceLinks(false)
+                .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(TRAINER_UID).withRunAsGroup(TRAINER_UID)
+                .withFsGroup(TRAINER_UID).withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
+                .endSecurityContext()
+                .withContainers(container).withVolumes(volumes)
+                .endSpec().build();
+    }
+
+    private static List<Toleration> tolerations(ResourcesSpec res) {
+        if (res.tolerations == null || res.tolerations.isEmpty()) {
+            return null;
+        }
+        return res.tolerations.stream().map(t -> JSON.convertValue(t, Toleration.class)).toList();
+    }
+
+    private static EnvVar env(String name, String value) {
+        return new EnvVar(name, value, null);
+    }
+}
