@@ -39,6 +39,7 @@ import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.optim.Sgd;
 import dev.goodput.trainer.preemption.PreemptionDetector;
+import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.tune.BatchSizeTuner;
 import dev.goodput.trainer.tune.CpuMemoryProbe;
 import dev.goodput.trainer.metrics.ProcessMemory;
@@ -70,6 +71,8 @@ public final class TrainerRun {
     /** Safety margin below the largest micro-batch that fit, against memory that varies between steps. */
     static final double BATCH_MARGIN = 0.10;
     static final int MAX_PROBES = 8;
+    /** Grace left below which a preempted run skips its report (rendering the charts takes about 2 s). */
+    static final Duration REPORT_GRACE = Duration.ofSeconds(8);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final RunSettings settings;
@@ -78,6 +81,8 @@ public final class TrainerRun {
     private final List<ProgressListener> listeners = new ArrayList<>();
     private RunProgress progress;
     private TrainingLoop.Outcome outcome;
+    private PreemptionDetector preemption;
+    private RunReportListener runReport;
     private volatile int metricsPort = -1;
 
     public TrainerRun(RunSettings settings, PrintStream out) {
@@ -109,6 +114,7 @@ public final class TrainerRun {
         PreemptionDetector preemption = new PreemptionDetector(spec.checkpoint.gracePeriodSeconds == null
                 ? DEFAULT_GRACE : Duration.ofSeconds(spec.checkpoint.gracePeriodSeconds));
         if (settings.handleSignals()) preemption.install();
+        this.preemption = preemption;
         DataSource.checkReadable(spec.data);
         TrainingSpec t = spec.training;
 
@@ -215,6 +221,7 @@ public final class TrainerRun {
                 Math.min(1000, Math.max(64, plan.microBatch())),
                 scaler == null ? DataType.FLOAT32 : DataType.FLOAT16);
         listeners.add(0, new ConsoleProgress(out, settings.progressBar(), 10));
+        listeners.add(1, runReport = new RunReportListener(spec, settings.manifest().metadata.name, progress.report()));
         ProgressListener all = new ProgressListeners(listeners);
         List<NDManager> replicaManagers = new ArrayList<>();
         GradientSource gradients = null;
@@ -283,6 +290,12 @@ public final class TrainerRun {
         writeTermination(settings.terminationLog(), r);
         if (!preempted) printSummary(r, outcome, plan);
         else out.println("goodput: " + r.message + "; exit " + code);
+        // After SIGTERM the report only gets written with time to spare: the exit code must land inside the grace period.
+        boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
+        if (runReport != null && time) {
+            runReport.writeTo(settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints(),
+                    r, progress.history(), metrics, out);
+        }
         return code;
     }
 
