@@ -26,4 +26,10 @@ public class TrainerReport {
     public String message;
     /** Step the run resumed from, if any, and which checkpoint was used. */
     public Long resumedFromStep;
+    /** Seconds of this attempt from process start to the first training step, tuning excluded (docs/cost.md). */
+    public Double startupSeconds;
+    /** Seconds of this attempt spent tuning the batch size. */
+    public Double tuningSeconds;
+    /** Seconds of this attempt during which training waited for checkpoint saves. */
+    public Double checkpointSeconds;
 }

@@ -22,4 +22,8 @@ public class TrainingJobStatus {
     public Double costToTarget;
     public String startTime;
     public String completionTime;
+    /** Every attempt's pod times, outcome, price and steps: the input of the cost accounting (docs/cost.md). */
+    public List<AttemptRecord> attemptHistory;
+    /** Goodput and badput by cause, recomputed from attemptHistory. */
+    public Accounting accounting;
 }

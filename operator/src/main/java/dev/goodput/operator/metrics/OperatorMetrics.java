@@ -1,0 +1,180 @@
+package dev.goodput.operator.metrics;
+
+import dev.goodput.api.status.Badput;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The operator's per-job series on /q/metrics (design.md §7), all gauges whose values come from the job's status, so
+ * they are exact after an operator restart (the informer's first reconcile of each job sets them again). Base units:
+ * seconds and dollars. Preemptions and failures are gauges too, and carry no {@code _total}: they mirror status
+ * counts, which a re-created job starts again from zero.
+ *
+ * <pre>
+ * goodput_trainingjob_info{namespace,job,model,gpu_type,capacity}   1
+ * goodput_trainingjob_phase{namespace,job,phase}                    1 for the current phase, 0 for the others
+ * goodput_trainingjob_cost_dollars{namespace,job}
+ * goodput_trainingjob_gpu_seconds{namespace,job}
+ * goodput_trainingjob_preemptions{namespace,job}
+ * goodput_trainingjob_failures{namespace,job}
+ * goodput_trainingjob_time_to_target_seconds{namespace,job}        only once the target is reached
+ * goodput_trainingjob_cost_to_target_dollars{namespace,job}        only once the target is reached
+ * goodput_trainingjob_goodput_seconds{namespace,job}
+ * goodput_trainingjob_badput_seconds{namespace,job,cause}           cause = scheduling|startup|tuning|checkpointing|preemption|failed
+ * goodput_trainingjob_badput_cost_dollars{namespace,job,cause}
+ * </pre>
+ *
+ * Call {@link #update} after each status change of a job and {@link #remove} when it is deleted. Thread-safe.
+ */
+@Singleton
+public class OperatorMetrics {
+    public static final String INFO = "goodput_trainingjob_info";
+    public static final String PHASE = "goodput_trainingjob_phase";
+    public static final String COST = "goodput_trainingjob_cost_dollars";
+    public static final String GPU_SECONDS = "goodput_trainingjob_gpu_seconds";
+    public static final String PREEMPTIONS = "goodput_trainingjob_preemptions";
+    public static final String FAILURES = "goodput_trainingjob_failures";
+    public static final String TIME_TO_TARGET = "goodput_trainingjob_time_to_target_seconds";
+    public static final String COST_TO_TARGET = "goodput_trainingjob_cost_to_target_dollars";
+    public static final String GOODPUT_SECONDS = "goodput_trainingjob_goodput_seconds";
+    public static final String BADPUT_SECONDS = "goodput_trainingjob_badput_seconds";
+    public static final String BADPUT_COST = "goodput_trainingjob_badput_cost_dollars";
+    /** Every name this class exports. */
+    public static final List<String> NAMES = List.of(INFO, PHASE, COST, GPU_SECONDS, PREEMPTIONS, FAILURES,
+            TIME_TO_TARGET, COST_TO_TARGET, GOODPUT_SECONDS, BADPUT_SECONDS, BADPUT_COST);
+    /** Phases that always have a series (0 or 1); any other phase a job reports gets one too. */
+    public static final List<String> PHASES = List.of("Pending", "Tuning", "Running", "Checkpointing", "Preempted",
+            "Suspended", "Succeeded", "Failed");
+
+    private final MeterRegistry registry;
+    private final Map<Key, JobMeters> jobs = new ConcurrentHashMap<>();
+
+    public OperatorMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    private record Key(String namespace, String job) {}
+
+    /** Sets a job's series from a snapshot of its spec and status. */
+    public void update(JobSnapshot snapshot) {
+        Objects.requireNonNull(snapshot.namespace(), "namespace");
+        Objects.requireNonNull(snapshot.job(), "job");
+        jobs.computeIfAbsent(new Key(snapshot.namespace(), snapshot.job()), k -> new JobMeters(k)).update(snapshot);
+    }
+
+    /** Deletes every series of the job. */
+    public void remove(String namespace, String job) {
+        JobMeters m = jobs.remove(new Key(namespace, job));
+        if (m != null) {
+            m.removeAll();
+        }
+    }
+
+    /** Jobs that have series, as namespace/name. */
+    public Set<String> jobs() {
+        Set<String> out = new LinkedHashSet<>();
+        jobs.keySet().forEach(k -> out.add(k.namespace() + "/" + k.job()));
+        return out;
+    }
+
+    /** One job's meters; gauges read {@link #current}, so an update is one volatile write plus label changes. */
+    private final class JobMeters {
+        private final Tags tags;
+        private volatile JobSnapshot current;
+        private final List<Meter> fixed = new ArrayList<>();
+        private final Map<String, Meter> phases = new HashMap<>();
+        private Meter info;
+        private List<String> infoLabels;
+        private Meter timeToTarget;
+        private Meter costToTarget;
+
+        JobMeters(Key key) {
+            this.tags = Tags.of("namespace", key.namespace(), "job", key.job());
+        }
+
+        synchronized void update(JobSnapshot s) {
+            current = s;
+            if (fixed.isEmpty()) {
+                fixed.add(gauge(COST, "Dollars spent on the job so far, all attempts", tags, j -> j.costDollars()));
+                fixed.add(gauge(GPU_SECONDS, "GPU-seconds the job's pods held, all attempts", tags, j -> j.gpuSeconds()));
+                fixed.add(gauge(PREEMPTIONS, "Attempts of the job ended by preemption", tags, j -> j.preemptions()));
+                fixed.add(gauge(FAILURES, "Attempts of the job that failed", tags, j -> j.failures()));
+                fixed.add(gauge(GOODPUT_SECONDS, "Wall seconds spent on training steps the final model keeps", tags,
+                        j -> j.goodputSeconds()));
+                for (String cause : Badput.CAUSES) {
+                    Tags t = tags.and("cause", cause);
+                    fixed.add(gauge(BADPUT_SECONDS, "Wall seconds not spent on kept training steps, by cause", t,
+                            j -> j.badputSeconds().getOrDefault(cause, 0.0)));
+                    fixed.add(gauge(BADPUT_COST, "Dollars not spent on kept training steps, by cause", t,
+                            j -> j.badputCostDollars().getOrDefault(cause, 0.0)));
+                }
+                for (String phase : PHASES) {
+                    phases.put(phase, phaseGauge(phase));
+                }
+            }
+            if (s.phase() != null && !phases.containsKey(s.phase())) {
+                phases.put(s.phase(), phaseGauge(s.phase()));
+            }
+            List<String> labels = List.of(s.model(), s.gpuType(), s.capacity());
+            if (!labels.equals(infoLabels)) {
+                if (info != null) {
+                    registry.remove(info);
+                }
+                info = gauge(INFO, "1 for each TrainingJob, labelled with its model, GPU type and capacity",
+                        tags.and("model", s.model(), "gpu_type", s.gpuType(), "capacity", s.capacity()), j -> 1);
+                infoLabels = labels;
+            }
+            timeToTarget = optional(timeToTarget, s.timeToTargetSeconds() != null, TIME_TO_TARGET,
+                    "Wall seconds from submission to the end of the attempt that reached the target",
+                    j -> j.timeToTargetSeconds() == null ? Double.NaN : j.timeToTargetSeconds());
+            costToTarget = optional(costToTarget, s.costToTargetDollars() != null, COST_TO_TARGET,
+                    "Dollars spent until the target was reached",
+                    j -> j.costToTargetDollars() == null ? Double.NaN : j.costToTargetDollars());
+        }
+
+        synchronized void removeAll() {
+            List<Meter> all = new ArrayList<>(fixed);
+            all.addAll(phases.values());
+            all.add(info);
+            all.add(timeToTarget);
+            all.add(costToTarget);
+            all.stream().filter(Objects::nonNull).forEach(registry::remove);
+            fixed.clear();
+            phases.clear();
+            info = timeToTarget = costToTarget = null;
+        }
+
+        private Meter optional(Meter meter, boolean present, String name, String help, ToDoubleFunction<JobSnapshot> f) {
+            if (present && meter == null) {
+                return gauge(name, help, tags, f);
+            }
+            if (!present && meter != null) {
+                registry.remove(meter);
+                return null;
+            }
+            return meter;
+        }
+
+        private Meter phaseGauge(String phase) {
+            return gauge(PHASE, "1 for the job's current phase, 0 for the others", tags.and("phase", phase),
+                    j -> phase.equals(j.phase()) ? 1 : 0);
+        }
+
+        private Meter gauge(String name, String help, Tags t, ToDoubleFunction<JobSnapshot> f) {
+            return Gauge.builder(name, this, m -> f.applyAsDouble(m.current)).description(help).tags(t)
+                    .strongReference(true).register(registry);
+        }
+    }
+}
