@@ -1,6 +1,6 @@
 package dev.goodput.operator;
 
-/** Labels and names the operator puts on what it creates; the trainer and dashboards rely on them. */
+/** Labels, annotations, finalizers and names the operator puts on what it creates; the trainer and dashboards rely on them. */
 public final class Labels {
     public static final String JOB = "goodput.dev/job";
     public static final String ATTEMPT = "goodput.dev/attempt";
@@ -10,6 +10,16 @@ public final class Labels {
     public static final String TRAINER = "goodput-trainer";
     /** The field manager of every server-side apply the operator sends. */
     public static final String FIELD_MANAGER = "goodput-operator";
+    /** spec.managedBy values that mean "this operator"; anything else makes it stand aside (Kueue MultiKueue). */
+    public static final String CONTROLLER = "goodput.dev/operator";
+    /**
+     * Pod-tracking finalizer on every trainer pod (as the Job controller puts batch.kubernetes.io/job-tracking): the
+     * pod, with its exit code, termination message and DisruptionTarget condition, stays readable until the operator
+     * has recorded the attempt's outcome in status, so that outcome never depends on who was faster.
+     */
+    public static final String POD_FINALIZER = "goodput.dev/trainer-pod";
+    /** Annotation the operator puts on a pod it deletes itself, saying why (Suspended, JobDeleted). */
+    public static final String STOP_REASON = "goodput.dev/stop-reason";
 
     private Labels() {}
 
@@ -17,7 +27,16 @@ public final class Labels {
         return job + "-config";
     }
 
+    public static String serviceName(String job) {
+        return job + "-metrics";
+    }
+
     public static String podName(String job, int attempt) {
         return job + "-" + attempt;
+    }
+
+    /** Whether this operator manages a job with this spec.managedBy (empty or {@value #CONTROLLER}). */
+    public static boolean managedHere(String managedBy) {
+        return managedBy == null || managedBy.isEmpty() || CONTROLLER.equals(managedBy);
     }
 }

@@ -11,18 +11,27 @@ import java.time.Duration;
  * @param minGracePeriod       floor of the pod's terminationGracePeriodSeconds
  * @param maxGracePeriod       ceiling of it
  * @param checkpointStorage    size of the checkpoint claim the operator creates
+ * @param progressInterval     how often a running trainer's {@code /progress} is polled
+ * @param progressTimeout      connect and response timeout of one poll
  */
 public record OperatorSettings(String defaultImage, Duration failureBackoff, Duration maxFailureBackoff,
-        Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage) {
+        Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage, Duration progressInterval,
+        Duration progressTimeout) {
 
     public static final String DEFAULT_IMAGE = "ghcr.io/goodput/trainer:0.1.0";
 
     public static OperatorSettings defaults() {
         return new OperatorSettings(DEFAULT_IMAGE, Duration.ofSeconds(10), Duration.ofMinutes(5),
-                Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi");
+                Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi", Duration.ofSeconds(5), Duration.ofSeconds(2));
     }
 
     public OperatorSettings withFailureBackoff(Duration d) {
-        return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage);
+        return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage,
+                progressInterval, progressTimeout);
+    }
+
+    public OperatorSettings withProgressInterval(Duration d) {
+        return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
+                checkpointStorage, d, progressTimeout);
     }
 }

@@ -27,9 +27,16 @@ public class SettingsProducer {
     @ConfigProperty(name = "goodput.checkpoint.storage", defaultValue = "10Gi")
     String storage;
 
+    @ConfigProperty(name = "goodput.progress.interval", defaultValue = "5s")
+    Duration progressInterval;
+
+    @ConfigProperty(name = "goodput.progress.timeout", defaultValue = "2s")
+    Duration progressTimeout;
+
     @Produces
     @Singleton // a record cannot be proxied, so not @ApplicationScoped
     OperatorSettings settings() {
-        return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage);
+        return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage, progressInterval,
+                progressTimeout);
     }
 }

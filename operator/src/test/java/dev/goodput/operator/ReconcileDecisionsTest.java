@@ -7,6 +7,14 @@ import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.reconcile.GracePeriod;
 import dev.goodput.operator.status.StatusAggregator;
+import dev.goodput.api.status.Progress;
+import dev.goodput.api.status.TrainerReport;
+import dev.goodput.api.status.TunedBatch;
+import dev.goodput.operator.observe.JobObserver;
+import dev.goodput.operator.observe.ProgressPoller;
+import dev.goodput.operator.status.JobEvent;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,7 +24,12 @@ import org.junit.jupiter.api.Test;
 /** Tier-1 unit tests of the decisions the reconciler takes; the apiserver tests cover the wiring. */
 class ReconcileDecisionsTest {
     static AttemptObservation ended(Integer exitCode, String disruption) {
-        return new AttemptObservation(1, null, "Failed", exitCode, null, disruption, null, null, disruption != null);
+        return ended(exitCode, disruption, disruption != null);
+    }
+
+    static AttemptObservation ended(Integer exitCode, String disruption, boolean deleting) {
+        return new AttemptObservation(1, new PodBuilder().build(), "Failed", exitCode, null, null, disruption, null, null,
+                deleting, true, null);
     }
 
     @Test
@@ -26,6 +39,9 @@ class ReconcileDecisionsTest {
         assertThat(TrainingJobReconciler.preemptionReason(ended(75, null))).isEqualTo("TrainerPreempted");
         assertThat(TrainingJobReconciler.preemptionReason(ended(1, null))).isNull();
         assertThat(TrainingJobReconciler.preemptionReason(ended(137, null))).as("OOMKilled is a failure").isNull();
+        assertThat(TrainingJobReconciler.preemptionReason(ended(143, null, true))).as("deleted by someone").isEqualTo("PodDeleted");
+        assertThat(TrainingJobReconciler.preemptionReason(ended(75, null, true))).isEqualTo("PodDeleted");
+        assertThat(TrainingJobReconciler.preemptionReason(AttemptObservation.none(1))).as("gone").isEqualTo("PodDeleted");
     }
 
     @Test
@@ -68,5 +84,108 @@ class ReconcileDecisionsTest {
                 .invalid(s, 3, "ClaimNotFound", java.util.List.of("spec.checkpoint.claimName: not found"));
         assertThat(s.conditions.get(0).status).isEqualTo("False");
         assertThat(s.conditions.get(0).lastTransitionTime).isEqualTo("2026-01-01T00:02:00Z");
+    }
+
+    static AttemptObservation running(String trainerPhase, long step) {
+        TrainerReport live = new TrainerReport();
+        live.phase = trainerPhase;
+        live.progress = new Progress();
+        live.progress.step = step;
+        live.progress.samplesPerSecond = 1234.5;
+        live.lastCheckpoint = new CheckpointRef();
+        live.lastCheckpoint.step = step - 1;
+        live.tunedBatch = new TunedBatch();
+        live.tunedBatch.micro = 32;
+        return new AttemptObservation(1, new PodBuilder().build(), "Running", null, null, live, null, null, null, false,
+                false, null);
+    }
+
+    @Test
+    void whileThePodRunsPhaseAndProgressFollowTheTrainersProgressReport() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        aggregator.observed(s, 1, running("Tuning", 1));
+        assertThat(s.phase).isEqualTo("Tuning");
+        aggregator.observed(s, 1, running("Checkpointing", 50));
+        assertThat(s.phase).isEqualTo("Checkpointing");
+        aggregator.observed(s, 1, running("Starting", 0));
+        assertThat(s.phase).isEqualTo("Running");
+        aggregator.observed(s, 1, running("Running", 120));
+        assertThat(s.phase).isEqualTo("Running");
+        assertThat(s.progress.step).isEqualTo(120);
+        assertThat(s.progress.samplesPerSecond).isEqualTo(1234.5);
+        assertThat(s.lastCheckpoint.step).isEqualTo(119);
+        assertThat(s.tunedBatch.micro).isEqualTo(32);
+        assertThat(StatusAggregator.condition(s, "Running").status).isEqualTo("True");
+    }
+
+    @Test
+    void aSuspensionIsRecordedOnceCountsNothingAndResumingClearsIt() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        aggregator.attemptStarted(s, 1, 1);
+        aggregator.suspending(s, 2, running("Running", 10));
+        assertThat(s.phase).isEqualTo("Suspended");
+        assertThat(StatusAggregator.suspensionRecorded(s)).as("the pod still checkpoints").isFalse();
+        assertThat(TrainingJobReconciler.recorded(s, 1)).isFalse();
+
+        TrainerReport exit = new TrainerReport();
+        exit.lastCheckpoint = new CheckpointRef();
+        exit.lastCheckpoint.step = 12;
+        var stopped = new AttemptObservation(1, new PodBuilder().build(), "Failed", 75, exit, null, null, null, null, true,
+                true, TrainingJobReconciler.STOP_SUSPENDED);
+        JobEvent event = aggregator.suspended(s, 2, stopped);
+        assertThat(event.reason()).isEqualTo("Suspended");
+        assertThat(event.message()).isEqualTo("attempt 1 stopped (exit code 75); last checkpoint at step 12");
+        assertThat(StatusAggregator.suspensionRecorded(s)).isTrue();
+        assertThat(TrainingJobReconciler.recorded(s, 1)).as("pod 1 may be released").isTrue();
+        assertThat(aggregator.suspended(s, 2, stopped)).as("recorded once").isNull();
+        assertThat(aggregator.suspended(s, 2, AttemptObservation.none(1))).as("pod released since").isNull();
+        assertThat(StatusAggregator.condition(s, "Suspended").message).contains("exit code 75");
+        assertThat(s.preemptions).isNull();
+        assertThat(s.failures).isNull();
+
+        JobEvent resumed = aggregator.resumed(s, 3, 2);
+        assertThat(resumed.message()).isEqualTo("attempt 2 resumes from the checkpoint at step 12");
+        assertThat(StatusAggregator.condition(s, "Suspended").status).isEqualTo("False");
+        assertThat(aggregator.resumed(s, 3, 2)).isNull();
+    }
+
+    @Test
+    void aPodsFinalizerGoesOnlyOnceStatusRecordsItsAttemptsOutcome() {
+        TrainingJobStatus s = new TrainingJobStatus();
+        s.attempts = 2;
+        s.phase = "Running";
+        assertThat(TrainingJobReconciler.recorded(s, 1)).isTrue();
+        assertThat(TrainingJobReconciler.recorded(s, 2)).isFalse();
+        assertThat(TrainingJobReconciler.recorded(s, 3)).as("created, status not written yet").isFalse();
+        s.phase = "Succeeded";
+        assertThat(TrainingJobReconciler.recorded(s, 2)).isTrue();
+    }
+
+    @Test
+    void aPodDeletedLongAgoOnANodeThatDoesNotAnswerHasEnded() {
+        Instant now = Instant.parse("2026-01-01T00:10:00Z");
+        JobObserver observer = new JobObserver(Clock.fixed(now, ZoneOffset.UTC));
+        java.util.function.Function<Instant, Pod> deleted = at -> new PodBuilder().withNewMetadata().withName("p")
+                .withUid("u").withDeletionTimestamp(at.toString()).endMetadata()
+                .withNewSpec().withNodeName("n").endSpec().withNewStatus().withPhase("Running").endStatus().build();
+        assertThat(observer.observe(deleted.apply(now.minusSeconds(10)), 1, null).ended()).isFalse();
+        assertThat(observer.observe(deleted.apply(now.minusSeconds(120)), 1, null).ended()).isTrue();
+        Pod unscheduled = new PodBuilder().withNewMetadata().withName("p").withUid("u")
+                .withDeletionTimestamp(now.toString()).endMetadata().withNewSpec().endSpec().build();
+        assertThat(observer.observe(unscheduled, 1, null).ended()).as("never ran").isTrue();
+    }
+
+    @Test
+    void theProgressAddressIsThePodIpAndItsNamedMetricsPort() {
+        Pod pod = new PodBuilder().withNewSpec().addNewContainer().withName("trainer").addNewPort().withName("metrics")
+                .withContainerPort(9400).endPort().endContainer().endSpec().withNewStatus().withPodIP("10.1.2.3")
+                .endStatus().build();
+        assertThat(ProgressPoller.progressUri(pod)).hasToString("http://10.1.2.3:9400/progress");
+        pod.getStatus().setPodIP("fd00::5");
+        assertThat(ProgressPoller.progressUri(pod)).hasToString("http://[fd00::5]:9400/progress");
+        pod.getStatus().setPodIP(null);
+        assertThat(ProgressPoller.progressUri(pod)).isNull();
     }
 }

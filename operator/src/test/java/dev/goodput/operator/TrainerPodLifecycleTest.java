@@ -5,17 +5,23 @@ import static org.awaitility.Awaitility.await;
 
 import dev.goodput.api.status.JobCondition;
 import dev.goodput.api.status.TrainerReport;
+import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.harness.InProcessOperator;
 import dev.goodput.operator.harness.RealApiServer;
 import dev.goodput.operator.harness.StandInKubelet;
 import dev.goodput.operator.harness.TestApiServer;
 import dev.goodput.operator.harness.TrainerJar;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,10 +30,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The operator with the real trainer: the stand-in kubelet runs the operator's default image as
- * {@code java -jar goodput-trainer.jar} on Fashion-MNIST slices (/usr/share/datasets/fashion-mnist).
+ * {@code java -jar goodput-trainer.jar} on Fashion-MNIST slices (/usr/share/datasets/fashion-mnist). A small MLP
+ * trains a 2048-example slice at thousands of samples/s, so jobs that must still run when the test acts on them
+ * are bounded by {@code maxDuration} (training time, carried across attempts by the checkpoints) instead of epochs.
+ * The operator polls /progress every second here (5 s by default).
  */
 @ExtendWith(RealApiServer.class)
 class TrainerPodLifecycleTest {
+    static final OperatorSettings SETTINGS = OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1));
     static String ns;
     static StandInKubelet kubelet;
     static InProcessOperator operator;
@@ -38,7 +48,7 @@ class TrainerPodLifecycleTest {
         ns = api.createNamespace(client, "trainer");
         kubelet = StandInKubelet.builder(client).namespace(ns).nodeName("trainer-node").gpus(1).workDir(work)
                 .image(OperatorSettings.DEFAULT_IMAGE, trainer).start();
-        operator = new InProcessOperator(client, ns, OperatorSettings.defaults());
+        operator = new InProcessOperator(client, ns, SETTINGS);
     }
 
     @AfterAll
@@ -49,6 +59,11 @@ class TrainerPodLifecycleTest {
 
     static TrainingJob job(KubernetesClient client, String name) {
         return client.resources(TrainingJob.class).inNamespace(ns).withName(name).get();
+    }
+
+    static TrainingJob create(KubernetesClient client, String yaml) {
+        return client.resources(TrainingJob.class).inNamespace(ns).resource(Serialization.unmarshal(yaml, TrainingJob.class))
+                .create();
     }
 
     static String manifest(String name, int trainLimit, int epochs) {
@@ -65,9 +80,30 @@ class TrainerPodLifecycleTest {
                 """.formatted(name, trainLimit, epochs);
     }
 
+    /** A job that trains for {@code seconds} of training time (across attempts), checkpointing every second. */
+    static String timed(String name, int seconds) {
+        return """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: %s
+                spec:
+                  model: {architecture: mlp, width: 32}
+                  data: {trainLimit: 2048, testLimit: 256}
+                  training: {maxDuration: %ds, globalBatchSize: 64, batchSize: 64}
+                  checkpoint: {interval: 1s}
+                """.formatted(name, seconds);
+    }
+
     /** Waits for a phase; a finished job in another phase fails at once, showing its status and its pods' ends. */
     static TrainingJob awaitPhase(KubernetesClient client, String name, String phase, Duration timeout) {
-        await().atMost(timeout).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
+        return awaitStatus(client, name, phase, timeout, s -> true);
+    }
+
+    /** Waits until the job is in {@code phase} and its status satisfies {@code also}. */
+    static TrainingJob awaitStatus(KubernetesClient client, String name, String phase, Duration timeout,
+            Predicate<TrainingJobStatus> also) {
+        await().atMost(timeout).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             TrainingJob j = job(client, name);
             String now = j.getStatus() == null ? null : j.getStatus().phase;
             if (!phase.equals(now) && ("Succeeded".equals(now) || "Failed".equals(now))) {
@@ -75,6 +111,7 @@ class TrainerPodLifecycleTest {
                 throw new IllegalStateException("job " + name + " ended " + now + ", not " + phase + "\n" + describe(client, j));
             }
             assertThat(now).as("phase of %s%n%s", name, describe(client, j)).isEqualTo(phase);
+            assertThat(also.test(j.getStatus())).as("status of %s%n%s", name, describe(client, j)).isTrue();
         });
         return job(client, name);
     }
@@ -104,10 +141,36 @@ class TrainerPodLifecycleTest {
         return Serialization.unmarshal(message, TrainerReport.class);
     }
 
+    /** The Events recorded on a job, oldest first. */
+    static List<Event> events(KubernetesClient client, String job) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> job.equals(e.getInvolvedObject().getName()) && "TrainingJob".equals(e.getInvolvedObject().getKind()))
+                .toList();
+    }
+
+    static List<Pod> pods(KubernetesClient client, String job) {
+        return client.pods().inNamespace(ns).withLabel(Labels.JOB, job).list().getItems();
+    }
+
+    static void setSuspend(KubernetesClient client, String job, boolean suspend) {
+        client.resources(TrainingJob.class).inNamespace(ns).withName(job)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + "}}");
+    }
+
+    /** The step the trainer's {@code latest} checkpoint pointer names, in the claim folder. */
+    static long latestStep(TrainingJob job) throws java.io.IOException {
+        Path latest = kubelet.claimDir(ns, job.getMetadata().getName() + "-checkpoints").resolve(job.getMetadata().getUid())
+                .resolve("latest");
+        return Long.parseLong(Files.readString(latest).strip().replace("step-", ""));
+    }
+
+    static String trainerLog(String pod) throws java.io.IOException {
+        return Files.readString(kubelet.podDir(ns, pod).orElseThrow().resolve("trainer.log"));
+    }
+
     @Test
     void runsTheRealTrainerToSucceededWithTheFinalMetricInStatus(TestApiServer api, KubernetesClient client) {
-        client.resources(TrainingJob.class).inNamespace(ns)
-                .resource(Serialization.unmarshal(manifest("tiny", 2048, 2), TrainingJob.class)).create();
+        TrainingJob created = create(client, manifest("tiny", 2048, 2));
         TrainingJob j = awaitPhase(client, "tiny", "Succeeded", Duration.ofSeconds(120));
         assertThat(j.getStatus().attempts).isEqualTo(1);
         assertThat(j.getStatus().progress.step).isEqualTo(64); // 2048 / 64 x 2 epochs
@@ -121,28 +184,176 @@ class TrainerPodLifecycleTest {
 
         TestApiServer.Result get = api.kubectl("get", "tj", "-n", ns, "tiny", "--no-headers");
         assertThat(get.output().split("\\s+")).startsWith("tiny", "Succeeded", "64", "2");
+
+        // The metrics Service selects the job's trainer pods on the named port.
+        var svc = client.services().inNamespace(ns).withName("tiny-metrics").get();
+        assertThat(svc.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(r -> assertThat(r.getUid()).isEqualTo(created.getMetadata().getUid()));
+        assertThat(svc.getSpec().getSelector()).containsEntry(Labels.JOB, "tiny");
+        assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("metrics");
+            assertThat(p.getPort()).isEqualTo(9400);
+        });
+        assertThat(svc.getMetadata().getManagedFields()).anySatisfy(f -> assertThat(f.getOperation()).isEqualTo("Apply"));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            assertThat(events(client, "tiny")).anySatisfy(e -> {
+                assertThat(e.getReason()).isEqualTo("Completed");
+                assertThat(e.getType()).isEqualTo("Normal");
+                assertThat(e.getMessage()).contains("budget spent").contains("test metric");
+            });
+            // The outcome is recorded: the pod-tracking finalizer is gone; the finished pod stays, as a Job's do.
+            assertThat(client.pods().inNamespace(ns).withName("tiny-1").get().getMetadata().getFinalizers()).isEmpty();
+        });
     }
 
     @Test
-    void anEvictedPodIsReplacedByOneThatResumesFromItsCheckpoint(KubernetesClient client) throws Exception {
-        TrainingJob created = client.resources(TrainingJob.class).inNamespace(ns)
-                .resource(Serialization.unmarshal(manifest("evicted", 8192, 3), TrainingJob.class)).create();
-        Path latest = kubelet.claimDir(ns, "evicted-checkpoints").resolve(created.getMetadata().getUid()).resolve("latest");
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
-                .untilAsserted(() -> assertThat(latest).as(describe(client, job(client, "evicted"))).exists());
-        assertThat(job(client, "evicted").getStatus().phase).isEqualTo("Running");
+    void reachingTheTargetRecordsTimeToTargetAndTheTtlDeletesTheJob(KubernetesClient client) {
+        create(client, """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: target
+                spec:
+                  model: {architecture: mlp, width: 32}
+                  data: {trainLimit: 2048, testLimit: 512}
+                  training: {epochs: 10, globalBatchSize: 64, batchSize: 64}
+                  target: {metric: accuracy, value: 0.6}
+                  ttlSecondsAfterFinished: 3
+                """);
+        TrainingJob j = awaitPhase(client, "target", "Succeeded", Duration.ofSeconds(120));
+        assertThat(condition(j, "Complete").reason).isEqualTo("TargetReached");
+        assertThat(j.getStatus().timeToTargetSeconds).isPositive();
+        assertThat(j.getStatus().progress.metric).isGreaterThanOrEqualTo(0.6);
+        assertThat(j.getStatus().progress.epoch).isLessThan(10);
+
+        // ttlSecondsAfterFinished: the job goes 3 s after completionTime (its pod's finalizer released first).
+        await().atMost(Duration.ofSeconds(30)).until(() -> job(client, "target") == null);
+        assertThat(client.pods().inNamespace(ns).withName("target-1").get().getMetadata().getFinalizers()).isEmpty();
+    }
+
+    @Test
+    void anEvictedPodIsReplacedByOneThatResumesFromItsCheckpoint(KubernetesClient client) {
+        create(client, timed("evicted", 6));
+        // A checkpoint is known from /progress while the pod runs.
+        awaitStatus(client, "evicted", "Running", Duration.ofSeconds(90), s -> s.lastCheckpoint != null);
 
         assertThat(kubelet.evict(ns, "evicted-1")).isTrue();
         TrainingJob j = awaitPhase(client, "evicted", "Succeeded", Duration.ofSeconds(180));
         assertThat(j.getStatus().attempts).isEqualTo(2);
         assertThat(j.getStatus().preemptions).isEqualTo(1);
         assertThat(j.getStatus().failures).isNull();
-        assertThat(j.getStatus().progress.step).isEqualTo(384); // 8192 / 64 x 3 epochs, all of them
+        Pod first = client.pods().inNamespace(ns).withName("evicted-1").get();
+        assertThat(first == null || first.getMetadata().getFinalizers().isEmpty()).as("pod 1 released").isTrue();
         Pod second = client.pods().inNamespace(ns).withName("evicted-2").get();
         assertThat(second.getSpec().getContainers().get(0).getEnv())
                 .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("GOODPUT_ATTEMPT=2"));
         TrainerReport secondReport = report(second);
         assertThat(secondReport.resumedFromStep).as("attempt 2 resumed from attempt 1's checkpoint").isNotNull()
-                .isGreaterThan(0L).isLessThan(384L);
+                .isGreaterThan(0L).isLessThan(j.getStatus().progress.step);
+        // The reason is the pod's DisruptionTarget, read before the pod could go (pod-tracking finalizer).
+        assertThat(events(client, "evicted")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("Preempted");
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).contains("attempt 1 preempted (EvictionByEvictionAPI)")
+                    .contains("resumes from the checkpoint at step " + secondReport.resumedFromStep);
+        });
+    }
+
+    @Test
+    void suspendCheckpointsAndStopsThePodAndResumeContinuesFromThatCheckpoint(KubernetesClient client) throws Exception {
+        TrainingJob created = create(client, timed("suspend", 6));
+        awaitStatus(client, "suspend", "Running", Duration.ofSeconds(90), s -> s.lastCheckpoint != null);
+
+        setSuspend(client, "suspend", true);
+        TrainingJob suspended = awaitStatus(client, "suspend", "Suspended", Duration.ofSeconds(60),
+                s -> "Suspended".equals(StatusCondition.reason(s, "Suspended")));
+        // The pod is gone (released once the suspension was recorded), after writing a checkpoint at SIGTERM ...
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.pods().inNamespace(ns).withName("suspend-1").get() == null);
+        assertThat(trainerLog("suspend-1")).contains("SIGTERM");
+        long step = latestStep(created);
+        // ... which status knows from the termination message.
+        assertThat(suspended.getStatus().lastCheckpoint.step).isEqualTo(step);
+        assertThat(condition(suspended, "Suspended").status).isEqualTo("True");
+        assertThat(condition(suspended, "Suspended").message).contains("last checkpoint at step " + step);
+        assertThat(suspended.getStatus().attempts).isEqualTo(1);
+        assertThat(suspended.getStatus().preemptions).as("a suspension is no preemption").isNull();
+        assertThat(suspended.getStatus().failures).as("nor a failure").isNull();
+        assertThat(events(client, "suspend")).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Suspended"));
+        Thread.sleep(1500);
+        assertThat(pods(client, "suspend")).as("no new pod while suspended").isEmpty();
+        assertThat(job(client, "suspend").getStatus().phase).isEqualTo("Suspended");
+
+        setSuspend(client, "suspend", false);
+        TrainingJob j = awaitPhase(client, "suspend", "Succeeded", Duration.ofSeconds(120));
+        assertThat(j.getStatus().attempts).isEqualTo(2);
+        assertThat(j.getStatus().preemptions).isNull();
+        assertThat(j.getStatus().failures).isNull();
+        assertThat(condition(j, "Suspended").status).isEqualTo("False");
+        assertThat(condition(j, "Suspended").reason).isEqualTo("Resumed");
+        assertThat(report(client.pods().inNamespace(ns).withName("suspend-2").get()).resumedFromStep)
+                .as("attempt 2 continued from the checkpoint written at suspension").isEqualTo(step);
+        assertThat(events(client, "suspend")).extracting(Event::getReason).contains("Suspended", "Resumed", "Completed");
+    }
+
+    @Test
+    void statusFollowsProgressWhileRunningAndAnOperatorRestartLosesNothing(TestApiServer api, KubernetesClient client)
+            throws Exception {
+        create(client, timed("restart", 6));
+        TrainingJob running = awaitStatus(client, "restart", "Running", Duration.ofSeconds(90), s -> s.progress != null
+                && s.progress.step > 0 && s.progress.samplesPerSecond != null && s.tunedBatch != null && s.lastCheckpoint != null);
+        assertThat(running.getStatus().tunedBatch.micro).isEqualTo(64);
+        assertThat(running.getStatus().startTime).isNotNull();
+        // kubectl prints the live step and samples/s.
+        String[] columns = api.kubectl("get", "tj", "-n", ns, "restart", "--no-headers").output().strip().split("\\s+");
+        assertThat(columns[0]).isEqualTo("restart");
+        assertThat(columns[2]).as("STEP").matches("\\d+");
+        assertThat(columns[4]).as("SAMPLES/S").matches("[0-9.e+]+");
+
+        operator.close();
+        TrainingJobStatus before = job(client, "restart").getStatus();
+        Thread.sleep(1000);
+        operator = new InProcessOperator(client, ns, SETTINGS);
+
+        TrainingJob j = awaitPhase(client, "restart", "Succeeded", Duration.ofSeconds(120));
+        assertThat(pods(client, "restart")).as("no second pod").extracting(p -> p.getMetadata().getName())
+                .containsExactly("restart-1");
+        assertThat(j.getStatus().attempts).isEqualTo(before.attempts).isEqualTo(1);
+        assertThat(j.getStatus().preemptions).isEqualTo(before.preemptions).isNull();
+        assertThat(j.getStatus().failures).isNull();
+        assertThat(j.getStatus().startTime).isEqualTo(before.startTime);
+        assertThat(j.getStatus().progress.step).isGreaterThanOrEqualTo(before.progress.step);
+    }
+
+    @Test
+    void deletingAJobStopsItsPodGracefullySoTheLastCheckpointIsWritten(KubernetesClient client) throws Exception {
+        TrainingJob created = create(client, timed("deleted", 60));
+        awaitStatus(client, "deleted", "Running", Duration.ofSeconds(90), s -> s.lastCheckpoint != null);
+
+        client.resource(created).delete();
+        // The job waits (operator finalizer) for its pod to checkpoint and stop; its claim is still there.
+        TrainingJob deleting = job(client, "deleted");
+        assertThat(deleting == null || deleting.getMetadata().getDeletionTimestamp() != null).isTrue();
+        assertThat(client.persistentVolumeClaims().inNamespace(ns).withName("deleted-checkpoints").get()).isNotNull();
+        await().atMost(Duration.ofSeconds(60)).until(() -> job(client, "deleted") == null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.pods().inNamespace(ns).withName("deleted-1").get() == null);
+
+        assertThat(trainerLog("deleted-1")).contains("SIGTERM");
+        TrainerReport last = Serialization.unmarshal(
+                Files.readString(kubelet.podDir(ns, "deleted-1").orElseThrow().resolve("termination-log")), TrainerReport.class);
+        assertThat(last.phase).isEqualTo("Preempted");
+        assertThat(last.exitCode).isEqualTo(75);
+        assertThat(latestStep(created)).as("the checkpoint written at SIGTERM is the latest").isEqualTo(last.lastCheckpoint.step);
+        // No garbage collector runs here: the claim the operator created stays, owned by the job, for the GC to take.
+        var claim = client.persistentVolumeClaims().inNamespace(ns).withName("deleted-checkpoints").get();
+        assertThat(claim.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(r -> assertThat(r.getUid()).isEqualTo(created.getMetadata().getUid()));
+    }
+
+    /** Reads a condition's reason from a status, null when absent. */
+    static final class StatusCondition {
+        static String reason(TrainingJobStatus s, String type) {
+            return s.conditions == null ? null : s.conditions.stream().filter(c -> type.equals(c.type)).map(c -> c.reason)
+                    .findFirst().orElse(null);
+        }
     }
 }

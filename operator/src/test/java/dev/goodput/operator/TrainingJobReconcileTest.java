@@ -102,8 +102,19 @@ class TrainingJobReconcileTest {
         assertThat(manifest.spec.training.batchSize).isEqualTo("32");
         assertOwnedBy(client.persistentVolumeClaims().inNamespace(ns).withName("objects-checkpoints").get(), job);
 
+        var svc = client.services().inNamespace(ns).withName("objects-metrics").get();
+        assertOwnedBy(svc, job);
+        assertThat(svc.getSpec().getClusterIP()).isEqualTo("None");
+        assertThat(svc.getSpec().getSelector()).containsEntry(Labels.JOB, "objects").containsEntry(Labels.NAME, Labels.TRAINER);
+        assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("metrics");
+            assertThat(p.getPort()).isEqualTo(9400);
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("metrics");
+        });
+
         Pod pod = client.pods().inNamespace(ns).withName("objects-1").get();
         assertOwnedBy(pod, job);
+        assertThat(pod.getMetadata().getFinalizers()).containsExactly(Labels.POD_FINALIZER);
         assertThat(pod.getMetadata().getLabels()).containsEntry(Labels.JOB, "objects").containsEntry(Labels.ATTEMPT, "1");
         assertThat(pod.getMetadata().getManagedFields()).anySatisfy(f -> {
             assertThat(f.getManager()).isEqualTo(Labels.FIELD_MANAGER);
@@ -160,6 +171,7 @@ class TrainingJobReconcileTest {
             TrainingJob j = job(client, "no-claim");
             assertThat(j.getStatus()).isNotNull();
             JobCondition valid = condition(j, "Valid");
+            assertThat(valid).as("Valid condition").isNotNull();
             assertThat(valid.status).isEqualTo("False");
             assertThat(valid.reason).isEqualTo("ClaimNotFound");
             assertThat(valid.message).contains("spec.checkpoint.claimName").contains("does-not-exist");
@@ -193,6 +205,102 @@ class TrainingJobReconcileTest {
         assertThat(failed.reason).isEqualTo("BackoffLimitExceeded");
         // FallbackToLogsOnError: without a termination message the log's tail is the reason.
         assertThat(failed.message).contains("CUDA error: out of memory").contains("3 failures, backoffLimit 2");
-        assertThat(client.pods().inNamespace(ns).withLabel(Labels.JOB, "crashes").list().getItems()).hasSize(3);
+        // Every attempt's outcome is recorded, so every pod's tracking finalizer is released.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(client.pods().inNamespace(ns).withLabel(Labels.JOB, "crashes").list().getItems()).hasSize(3)
+                        .allSatisfy(p -> assertThat(p.getMetadata().getFinalizers()).isEmpty()));
+        assertThat(events(client, "crashes")).extracting(e -> e.getType() + " " + e.getReason() + ": " + e.getMessage())
+                .containsExactlyInAnyOrder(
+                        "Warning AttemptFailed: attempt 1 failed (PodFailed): CUDA error: out of memory; attempt 2 follows",
+                        "Warning AttemptFailed: attempt 2 failed (PodFailed): CUDA error: out of memory; attempt 3 follows",
+                        "Warning BackoffLimitExceeded: attempt 3 failed; the job failed: CUDA error: out of memory"
+                                + " (3 failures, backoffLimit 2)");
+    }
+
+    static List<io.fabric8.kubernetes.api.model.Event> events(KubernetesClient client, String job) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> job.equals(e.getInvolvedObject().getName())).toList();
+    }
+
+    @Test
+    void aJobManagedByAnotherControllerIsLeftAlone(KubernetesClient client) throws Exception {
+        create(client, """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: elsewhere
+                spec:
+                  model: {architecture: mlp}
+                  training: {epochs: 1}
+                  managedBy: kueue.x-k8s.io/multikueue
+                """);
+        // A job of ours created after it is reconciled: by then the operator has seen (and skipped) the other one.
+        create(client, """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: ours
+                spec:
+                  model: {architecture: mlp}
+                  training: {epochs: 1}
+                  managedBy: goodput.dev/operator
+                """);
+        await().atMost(Duration.ofSeconds(30)).until(() -> job(client, "ours").getStatus() != null
+                && job(client, "ours").getStatus().attempts != null);
+        Thread.sleep(500);
+        TrainingJob other = job(client, "elsewhere");
+        assertThat(other.getStatus()).as("no status written").satisfiesAnyOf(
+                s -> assertThat(s).isNull(), s -> assertThat(s.phase).isNull());
+        assertThat(other.getMetadata().getFinalizers()).as("no finalizer added").isEmpty();
+        assertThat(client.pods().inNamespace(ns).withLabel(Labels.JOB, "elsewhere").list().getItems()).isEmpty();
+        assertThat(client.configMaps().inNamespace(ns).withName("elsewhere-config").get()).isNull();
+        client.resources(TrainingJob.class).inNamespace(ns).withName("ours").delete();
+    }
+
+    @Test
+    void aJobCreatedSuspendedStartsNoPodUntilResumed(KubernetesClient client) {
+        create(client, """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: queued
+                spec:
+                  model: {architecture: mlp}
+                  training: {epochs: 1}
+                  suspend: true
+                """);
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            TrainingJob j = job(client, "queued");
+            assertThat(j.getStatus().phase).isEqualTo("Suspended");
+            assertThat(condition(j, "Suspended").status).isEqualTo("True");
+            assertThat(condition(j, "Suspended").message).isEqualTo("suspended before its first attempt");
+            assertThat(j.getStatus().attempts).isNull();
+        });
+        assertThat(client.pods().inNamespace(ns).withLabel(Labels.JOB, "queued").list().getItems()).isEmpty();
+
+        client.resources(TrainingJob.class).inNamespace(ns).withName("queued")
+                .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        "{\"spec\":{\"suspend\":false}}");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            TrainingJob j = job(client, "queued");
+            assertThat(j.getStatus().attempts).isEqualTo(1);
+            assertThat(condition(j, "Suspended").status).isEqualTo("False");
+            assertThat(condition(j, "Suspended").reason).isEqualTo("Resumed");
+            assertThat(condition(j, "Suspended").observedGeneration).isEqualTo(2L);
+            assertThat(client.pods().inNamespace(ns).withName("queued-1").get()).isNotNull();
+        });
+        assertThat(events(client, "queued")).extracting(e -> e.getReason()).containsExactlyInAnyOrder("Suspended", "Resumed");
+        // Suspended again while its pod waits (ErrImagePull here): the pod goes, nothing is counted.
+        client.resources(TrainingJob.class).inNamespace(ns).withName("queued")
+                .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        "{\"spec\":{\"suspend\":true}}");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            TrainingJob j = job(client, "queued");
+            assertThat(j.getStatus().phase).isEqualTo("Suspended");
+            assertThat(condition(j, "Suspended").reason).isEqualTo("Suspended");
+            assertThat(client.pods().inNamespace(ns).withName("queued-1").get()).isNull();
+            assertThat(j.getStatus().preemptions).isNull();
+            assertThat(j.getStatus().failures).isNull();
+        });
     }
 }

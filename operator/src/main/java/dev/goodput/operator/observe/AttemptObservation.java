@@ -4,23 +4,28 @@ import dev.goodput.api.status.TrainerReport;
 import io.fabric8.kubernetes.api.model.Pod;
 
 /**
- * What the cluster says about one attempt's pod, reduced to what the decisions need.
+ * What the cluster and the trainer say about one attempt's pod, reduced to what the decisions need.
  *
  * @param attempt           the attempt number (pod label goodput.dev/attempt)
  * @param pod               the pod, or null when it does not exist (never created, or gone)
  * @param phase             the pod's phase (Pending, Running, Succeeded, Failed), null without a pod
  * @param exitCode          the trainer container's exit code once terminated
  * @param report            the trainer's termination message, parsed, or null
+ * @param live              the trainer's latest {@code /progress} while this pod runs, or null
  * @param disruption        the reason of a DisruptionTarget=True condition (eviction, preemption), or null
  * @param waiting           why the pod or its container waits (Unschedulable, ErrImagePull, ...), or null
  * @param waitingMessage    the message that goes with it
  * @param deleting          the pod has a deletionTimestamp
+ * @param ended             the pod will not run (any more): terminal, or deleted before it ran, or deleted long ago
+ *                          on a node that does not answer; true without a pod
+ * @param stopReason        why the operator itself deleted the pod (annotation goodput.dev/stop-reason), or null
  */
 public record AttemptObservation(int attempt, Pod pod, String phase, Integer exitCode, TrainerReport report,
-        String disruption, String waiting, String waitingMessage, boolean deleting) {
+        TrainerReport live, String disruption, String waiting, String waitingMessage, boolean deleting, boolean ended,
+        String stopReason) {
 
     public static AttemptObservation none(int attempt) {
-        return new AttemptObservation(attempt, null, null, null, null, null, null, null, false);
+        return new AttemptObservation(attempt, null, null, null, null, null, null, null, null, false, true, null);
     }
 
     public boolean exists() {
@@ -29,5 +34,10 @@ public record AttemptObservation(int attempt, Pod pod, String phase, Integer exi
 
     public boolean terminal() {
         return "Succeeded".equals(phase) || "Failed".equals(phase);
+    }
+
+    /** Running, not being deleted: the trainer serves /progress. */
+    public boolean running() {
+        return "Running".equals(phase) && !deleting;
     }
 }

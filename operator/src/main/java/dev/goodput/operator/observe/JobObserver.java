@@ -7,25 +7,37 @@ import dev.goodput.operator.Labels;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.Optional;
 
 /**
- * Observe: reads the job's pods (from the operator's informer cache, never the API) and reduces the one of an
- * attempt to an {@link AttemptObservation}. No decisions here.
+ * Observe: reads the job's pods (from the operator's informer cache, never the API) and the trainer's latest
+ * {@code /progress} (from {@link ProgressPoller}'s cache), and reduces the one of an attempt to an
+ * {@link AttemptObservation}. No decisions here.
  */
 public class JobObserver {
     public static final String TRAINER_CONTAINER = "trainer";
+    /** A pod still not gone this long after its deletionTimestamp sits on a node that no longer answers. */
+    static final Duration NODE_LOST_AFTER = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper().disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    public AttemptObservation observe(Collection<Pod> pods, int attempt) {
-        return pods.stream().filter(p -> String.valueOf(attempt).equals(label(p, Labels.ATTEMPT)))
-                .max(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder())))
-                .map(p -> observe(p, attempt)).orElse(AttemptObservation.none(attempt));
+    private final Clock clock;
+
+    public JobObserver(Clock clock) {
+        this.clock = clock;
     }
 
-    AttemptObservation observe(Pod pod, int attempt) {
+    public AttemptObservation observe(Collection<Pod> pods, int attempt, ProgressSample sample) {
+        return pods.stream().filter(p -> attempt == attemptOf(p))
+                .max(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder())))
+                .map(p -> observe(p, attempt, sample)).orElse(AttemptObservation.none(attempt));
+    }
+
+    public AttemptObservation observe(Pod pod, int attempt, ProgressSample sample) {
         var status = pod.getStatus();
         String phase = status == null || status.getPhase() == null ? "Pending" : status.getPhase();
         Optional<ContainerStatus> trainer = status == null ? Optional.empty() : status.getContainerStatuses().stream()
@@ -48,8 +60,28 @@ public class JobObserver {
                 waitingMessage = w.get().getMessage();
             }
         }
-        boolean deleting = pod.getMetadata().getDeletionTimestamp() != null;
-        return new AttemptObservation(attempt, pod, phase, exitCode, report, disruption, waiting, waitingMessage, deleting);
+        String deletionTimestamp = pod.getMetadata().getDeletionTimestamp();
+        boolean deleting = deletionTimestamp != null;
+        boolean terminal = "Succeeded".equals(phase) || "Failed".equals(phase);
+        boolean ended = terminal || deleting && (pod.getSpec() == null || pod.getSpec().getNodeName() == null
+                || "Pending".equals(phase)
+                || Instant.now(clock).isAfter(Instant.parse(deletionTimestamp).plus(NODE_LOST_AFTER)));
+        TrainerReport live = sample != null && !terminal && sample.podUid().equals(pod.getMetadata().getUid())
+                ? sample.report() : null;
+        String stopReason = pod.getMetadata().getAnnotations() == null ? null
+                : pod.getMetadata().getAnnotations().get(Labels.STOP_REASON);
+        return new AttemptObservation(attempt, pod, phase, exitCode, report, live, disruption, waiting, waitingMessage,
+                deleting, ended, stopReason);
+    }
+
+    /** The pod's attempt number (label goodput.dev/attempt), or -1. */
+    public static int attemptOf(Pod p) {
+        String v = p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.ATTEMPT);
+        try {
+            return v == null ? -1 : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     /** The trainer's JSON exit summary; a message that is not one is kept as the report's message. */
@@ -69,9 +101,5 @@ public class JobObserver {
     private static Optional<PodCondition> condition(Pod pod, String type) {
         return pod.getStatus() == null ? Optional.empty() : pod.getStatus().getConditions().stream()
                 .filter(c -> type.equals(c.getType())).findFirst();
-    }
-
-    private static String label(Pod p, String key) {
-        return p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(key);
     }
 }

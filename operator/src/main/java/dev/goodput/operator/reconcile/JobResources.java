@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -21,6 +22,8 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
@@ -33,8 +36,9 @@ import java.util.Map;
 
 /**
  * The desired objects of a TrainingJob, as pure functions of the job (and the attempt): the ConfigMap holding
- * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, and the trainer Pod
- * (design.md §4: mounts, GOODPUT_* environment, metrics port, termination message; hardened security context).
+ * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, the metrics Service, and the
+ * trainer Pod (design.md §4: mounts, GOODPUT_* environment, metrics port, termination message; hardened security
+ * context; the pod-tracking finalizer {@link Labels#POD_FINALIZER}).
  * Being deterministic, applying them twice (server-side apply) changes nothing.
  */
 public final class JobResources {
@@ -85,6 +89,23 @@ public final class JobResources {
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
                 .withOwnerReferences(owner(job)).endMetadata()
                 .addToData(JOB_FILE, jobYaml(job)).build();
+    }
+
+    /**
+     * The job's metrics Service {@code <job>-metrics}: headless (each trainer pod is an endpoint of its own, no virtual
+     * IP to allocate), port 9400 named {@code metrics}, selecting the job's trainer pods.
+     */
+    public static Service metricsService(TrainingJob job) {
+        Map<String, String> selector = new LinkedHashMap<>();
+        selector.put(Labels.NAME, Labels.TRAINER);
+        selector.put(Labels.JOB, job.getMetadata().getName());
+        return new ServiceBuilder().withNewMetadata().withName(Labels.serviceName(job.getMetadata().getName()))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
+                .withOwnerReferences(owner(job)).endMetadata()
+                .withNewSpec().withClusterIP("None").withSelector(selector)
+                .addNewPort().withName("metrics").withPort(METRICS_PORT).withTargetPort(new IntOrString("metrics"))
+                .withProtocol("TCP").endPort()
+                .endSpec().build();
     }
 
     public static String checkpointClaim(TrainingJob job) {
@@ -169,6 +190,7 @@ public final class JobResources {
 
         return new PodBuilder().withNewMetadata().withName(Labels.podName(job.getMetadata().getName(), attempt))
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(job))
+                .withFinalizers(Labels.POD_FINALIZER)
                 .endMetadata()
                 .withNewSpec().withRestartPolicy("Never")
                 .withTerminationGracePeriodSeconds(GracePeriod.seconds(

@@ -13,17 +13,21 @@ import java.util.Objects;
 
 /**
  * The one owner of {@code status.phase} and {@code status.conditions}. The reconciler says what happened; this class
- * decides how it reads in status. Conditions keep their lastTransitionTime while their status does not change, and
- * carry the generation they were computed for.
+ * decides how it reads in status, and which {@link JobEvent} goes with it (returned by the methods that record an
+ * outcome; null when nothing new happened). Conditions keep their lastTransitionTime while their status does not
+ * change, and carry the generation they were computed for.
  *
  * <p>Conditions: {@code Valid} (the operator accepts the spec), {@code Running} (a trainer pod runs), {@code Complete}
- * (finished successfully), {@code Failed} (finished without success, or the last attempt failed and a retry waits).
+ * (finished successfully), {@code Failed} (finished without success, or the last attempt failed and a retry waits),
+ * {@code Suspended} (spec.suspend: reason Suspending while the pod checkpoints and stops, Suspended once it has;
+ * False with reason Resumed after).
  */
 public class StatusAggregator {
     public static final String VALID = "Valid";
     public static final String RUNNING = "Running";
     public static final String COMPLETE = "Complete";
     public static final String FAILED = "Failed";
+    public static final String SUSPENDED = "Suspended";
 
     public enum Phase { Pending, Tuning, Running, Checkpointing, Preempted, Suspended, Succeeded, Failed }
 
@@ -35,6 +39,16 @@ public class StatusAggregator {
 
     public static boolean finished(TrainingJobStatus s) {
         return Phase.Succeeded.name().equals(s.phase) || Phase.Failed.name().equals(s.phase);
+    }
+
+    /** Status records that the current attempt ended by suspension (its pod may be released). */
+    public static boolean suspensionRecorded(TrainingJobStatus s) {
+        JobCondition c = condition(s, SUSPENDED);
+        return Phase.Suspended.name().equals(s.phase) && c != null && "True".equals(c.status) && SUSPENDED.equals(c.reason);
+    }
+
+    public static JobCondition condition(TrainingJobStatus s, String type) {
+        return s.conditions == null ? null : s.conditions.stream().filter(c -> type.equals(c.type)).findFirst().orElse(null);
     }
 
     public void invalid(TrainingJobStatus s, long generation, String reason, List<String> problems) {
@@ -58,10 +72,13 @@ public class StatusAggregator {
         set(s, generation, RUNNING, false, "PodCreated", "attempt " + attempt + ": pod created");
     }
 
-    /** The current attempt's pod is Pending or Running. */
+    /**
+     * The current attempt's pod is Pending, Running or terminating. While it runs, the phase follows the trainer's
+     * own (Tuning, Running, Checkpointing from {@code /progress}) and its progress, checkpoint and batch are copied.
+     */
     public void observed(TrainingJobStatus s, long generation, AttemptObservation o) {
-        if ("Running".equals(o.phase()) && !o.deleting()) {
-            s.phase = Phase.Running.name();
+        if (o.running()) {
+            s.phase = trainerPhase(o.live());
             if (s.startTime == null) {
                 s.startTime = now();
             }
@@ -76,31 +93,57 @@ public class StatusAggregator {
             String message = "attempt " + o.attempt() + ": pod pending" + (o.waitingMessage() != null ? ": " + o.waitingMessage() : "");
             set(s, generation, RUNNING, false, reason, message);
         }
+        copyReport(s, o.live());
         copyReport(s, o.report());
     }
 
-    public void succeeded(TrainingJobStatus s, long generation, AttemptObservation o) {
+    static String trainerPhase(TrainerReport live) {
+        String p = live == null ? null : live.phase;
+        if ("Tuning".equals(p)) {
+            return Phase.Tuning.name();
+        }
+        if ("Checkpointing".equals(p) || "Preempted".equals(p)) {
+            return Phase.Checkpointing.name();
+        }
+        return Phase.Running.name(); // Starting, Running, or no answer yet: the pod runs
+    }
+
+    public JobEvent succeeded(TrainingJobStatus s, long generation, AttemptObservation o) {
+        boolean was = Phase.Succeeded.name().equals(s.phase);
         copyReport(s, o.report());
         s.phase = Phase.Succeeded.name();
-        s.completionTime = now();
+        if (s.completionTime == null) {
+            s.completionTime = now();
+        }
         String message = o.report() != null && o.report().message != null ? o.report().message : "the trainer finished";
+        boolean target = o.report() != null && Boolean.TRUE.equals(o.report().targetReached);
         set(s, generation, RUNNING, false, "PodSucceeded", "attempt " + o.attempt() + " finished");
-        set(s, generation, COMPLETE, true, o.report() != null && Boolean.TRUE.equals(o.report().targetReached)
-                ? "TargetReached" : "Finished", message);
+        set(s, generation, COMPLETE, true, target ? "TargetReached" : "Finished", message);
         set(s, generation, FAILED, false, "Finished", message);
+        clearSuspended(s, generation, "Finished", "the job finished");
+        if (was) {
+            return null;
+        }
+        String metric = s.progress != null && s.progress.metric != null ? String.format(", test metric %.4f", s.progress.metric) : "";
+        String ttt = s.timeToTargetSeconds != null ? String.format(", time to target %.1f s", s.timeToTargetSeconds) : "";
+        return new JobEvent(JobEvent.NORMAL, "Completed", "attempt " + o.attempt() + " finished: " + message + metric + ttt,
+                o.attempt());
     }
 
     /** The attempt ended by preemption (eviction, deletion, or the trainer's preemption exit code). */
-    public void preempted(TrainingJobStatus s, long generation, AttemptObservation o, String reason) {
+    public JobEvent preempted(TrainingJobStatus s, long generation, AttemptObservation o, String reason) {
         copyReport(s, o.report());
         s.preemptions = (s.preemptions == null ? 0 : s.preemptions) + 1;
         s.phase = Phase.Preempted.name();
+        String from = resumesFrom(s);
         set(s, generation, RUNNING, false, reason, "attempt " + o.attempt() + " was preempted (" + reason
-                + "); the next attempt resumes from the last checkpoint");
+                + "); the next attempt resumes from " + from);
+        return new JobEvent(JobEvent.WARNING, "Preempted", "attempt " + o.attempt() + " preempted (" + reason
+                + "); attempt " + (o.attempt() + 1) + " resumes from " + from, o.attempt());
     }
 
     /** The attempt failed; {@code last} when no retry follows (backoffLimit reached or a config error). */
-    public void attemptFailed(TrainingJobStatus s, long generation, AttemptObservation o, String reason, String message,
+    public JobEvent attemptFailed(TrainingJobStatus s, long generation, AttemptObservation o, String reason, String message,
             boolean last) {
         copyReport(s, o.report());
         s.failures = (s.failures == null ? 0 : s.failures) + 1;
@@ -110,7 +153,12 @@ public class StatusAggregator {
             s.completionTime = now();
             set(s, generation, FAILED, true, reason, message);
             set(s, generation, COMPLETE, false, reason, message);
+            clearSuspended(s, generation, "Finished", "the job finished");
+            return new JobEvent(JobEvent.WARNING, reason, "attempt " + o.attempt() + " failed; the job failed: " + message,
+                    o.attempt());
         }
+        return new JobEvent(JobEvent.WARNING, "AttemptFailed", "attempt " + o.attempt() + " failed (" + reason + "): "
+                + message + "; attempt " + (o.attempt() + 1) + " follows", o.attempt());
     }
 
     /** A failed attempt waits for its back-off before the next one is started (nothing is counted yet). */
@@ -119,6 +167,61 @@ public class StatusAggregator {
         s.phase = Phase.Pending.name();
         set(s, generation, RUNNING, false, "BackOff", "attempt " + o.attempt() + " failed (" + reason + ": " + message
                 + "); next attempt in " + waitSeconds + "s");
+    }
+
+    /** spec.suspend is true and the attempt's pod is being stopped; the trainer checkpoints before it exits. */
+    public void suspending(TrainingJobStatus s, long generation, AttemptObservation o) {
+        copyReport(s, o.live());
+        s.phase = Phase.Suspended.name();
+        String message = "attempt " + o.attempt() + ": stopping the trainer pod; it checkpoints before it exits";
+        set(s, generation, SUSPENDED, true, "Suspending", message);
+        set(s, generation, RUNNING, false, "Suspending", message);
+    }
+
+    /**
+     * spec.suspend is true and no pod runs: either the attempt's pod has stopped (its termination message is copied:
+     * the checkpoint it wrote at SIGTERM) or none was started. Neither a preemption nor a failure.
+     */
+    public JobEvent suspended(TrainingJobStatus s, long generation, AttemptObservation o) {
+        boolean was = suspensionRecorded(s);
+        if (was && !o.exists()) {
+            return null; // recorded when the pod ended; its pod has been released since
+        }
+        copyReport(s, o.report());
+        s.phase = Phase.Suspended.name();
+        String message;
+        if (o.attempt() == 0) {
+            message = "suspended before its first attempt";
+        } else {
+            message = "attempt " + o.attempt() + " stopped"
+                    + (o.exitCode() != null ? " (exit code " + o.exitCode() + ")" : "")
+                    + (s.lastCheckpoint != null ? "; last checkpoint at step " + s.lastCheckpoint.step : "; no checkpoint yet");
+        }
+        set(s, generation, SUSPENDED, true, SUSPENDED, message);
+        set(s, generation, RUNNING, false, SUSPENDED, message);
+        return was ? null : new JobEvent(JobEvent.NORMAL, SUSPENDED, message, o.attempt());
+    }
+
+    /** spec.suspend went back to false: attempt {@code next} starts and resumes from the last checkpoint. */
+    public JobEvent resumed(TrainingJobStatus s, long generation, int next) {
+        JobCondition c = condition(s, SUSPENDED);
+        if (c == null || !"True".equals(c.status)) {
+            return null;
+        }
+        String message = "attempt " + next + " resumes from " + resumesFrom(s);
+        set(s, generation, SUSPENDED, false, "Resumed", message);
+        return new JobEvent(JobEvent.NORMAL, "Resumed", message, next);
+    }
+
+    private void clearSuspended(TrainingJobStatus s, long generation, String reason, String message) {
+        JobCondition c = condition(s, SUSPENDED);
+        if (c != null && "True".equals(c.status)) {
+            set(s, generation, SUSPENDED, false, reason, message);
+        }
+    }
+
+    private static String resumesFrom(TrainingJobStatus s) {
+        return s.lastCheckpoint != null ? "the checkpoint at step " + s.lastCheckpoint.step : "the start (no checkpoint yet)";
     }
 
     private void copyReport(TrainingJobStatus s, TrainerReport r) {

@@ -23,6 +23,11 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,6 +47,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -70,26 +76,36 @@ import java.util.regex.Pattern;
  *       prefix) in command, args, env values and workingDir becomes the folder, and the container's
  *       {@code terminationMessagePath} (default /dev/termination-log) becomes {@code <podDir>/termination-log}. A
  *       program that hard-codes a path elsewhere will not find it. readOnly is not enforced.</li>
+ *   <li><b>Network</b>: processes share the host's ports, so ports are <b>rewritten</b> too. Each pod gets its own
+ *       loopback address (127.100.0.1 and up; status.podIP), each TCP {@code containerPort} of the container a free
+ *       host port, and an env value that is exactly a container port (e.g. {@code GOODPUT_METRICS_PORT=9400}) becomes
+ *       that host port. A forwarder listens on {@code podIP:containerPort} and relays to it, so a client reaches
+ *       {@code http://<podIP>:9400/} as on a cluster (the operator polls the trainer's /progress that way). It stops
+ *       when the process exits.</li>
  *   <li><b>Status</b>, patched like a kubelet (strategic merge on the status subresource): Pending + waiting
  *       ContainerCreating, then Running with Initialized/PodReadyToStartContainers/ContainersReady/Ready=True (probes
- *       are not run) and podIP/hostIP 127.0.0.1, then Succeeded (exit 0) or Failed, with the container's
+ *       are not run), the pod's podIP and hostIP 127.0.0.1, then Succeeded (exit 0) or Failed, with the container's
  *       {@code terminated} state: exitCode (128+signal when killed by one), reason Completed/Error, and the
  *       termination message read from the termination-message file (at most 4096 bytes; with
  *       FallbackToLogsOnError, the log's tail when the file is empty and the container failed).</li>
  *   <li><b>Deletion</b>: when a pod gets a deletionTimestamp, SIGTERM to the process, then SIGKILL to its session after
  *       {@code deletionGracePeriodSeconds}, then the final status, then delete with grace 0 and the pod's uid as
- *       precondition (so a successor with the same name is never hit). Finalizers are left alone.</li>
+ *       precondition (so a successor with the same name is never hit). Finalizers are left alone: a pod with one
+ *       stays, terminal, until its controller removes it (as the operator's pod-tracking finalizer does).</li>
  *   <li><b>Disruptions</b>: {@link #evict} goes through the Eviction API (policy/v1), and the apiserver itself adds
  *       {@code DisruptionTarget} (reason EvictionByEvictionAPI) before deleting; {@link #preempt} plays the scheduler
  *       (DisruptionTarget reason PreemptionByScheduler, then delete) and {@link #disrupt} any other reason
  *       (DeletionByTaintManager, TerminationByKubelet).</li>
  * </ul>
- * restartPolicy is treated as Never, init containers and other containers are ignored; one pod uses the host's
- * network, so two pods that listen on one port collide.
+ * restartPolicy is treated as Never, init containers and other containers are ignored; a port the program takes from
+ * somewhere other than an env value (a flag, a config file) is not rewritten, and such pods collide on it.
  */
 public final class StandInKubelet implements AutoCloseable {
     public static final String GPU = "nvidia.com/gpu";
-    public static final String POD_IP = "127.0.0.1";
+    /** The node's address (status.hostIP, the Node's InternalIP). */
+    public static final String NODE_IP = "127.0.0.1";
+    /** Pod IPs are loopback addresses 127.100.0.1 and up (all of 127.0.0.0/8 is the loopback device on Linux). */
+    private static final AtomicInteger NEXT_POD_IP = new AtomicInteger((int) (ProcessHandle.current().pid() % 10_000) * 64);
     private static final int MAX_MESSAGE = 4096;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> HOST_ENV = List.of("PATH", "HOME", "JAVA_HOME", "LANG", "TMPDIR", "USER");
@@ -255,6 +271,7 @@ public final class StandInKubelet implements AutoCloseable {
             if (rp.process != null) {
                 killSession(rp.process, true);
             }
+            rp.disconnect();
         });
         loop.shutdownNow();
         try {
@@ -285,7 +302,7 @@ public final class StandInKubelet implements AutoCloseable {
                 .addNewCondition().withType("Ready").withStatus("True").withReason("KubeletReady")
                 .withMessage("stand-in kubelet is posting ready status").withLastHeartbeatTime(now)
                 .withLastTransitionTime(now).endCondition()
-                .addNewAddress().withType("InternalIP").withAddress(POD_IP).endAddress()
+                .addNewAddress().withType("InternalIP").withAddress(NODE_IP).endAddress()
                 .addNewAddress().withType("Hostname").withAddress(nodeName).endAddress()
                 .withNewNodeInfo().withKubeletVersion("stand-in").withOperatingSystem("linux").withArchitecture("amd64")
                 .withContainerRuntimeVersion("stand-in://local-processes").withKernelVersion("")
@@ -382,6 +399,9 @@ public final class StandInKubelet implements AutoCloseable {
             // Force-deleted (grace 0) while running: the container is killed at once.
             killSession(rp.process, true);
         }
+        if (rp != null) {
+            rp.disconnect();
+        }
     }
 
     // ---------------------------------------------------------------- scheduling
@@ -457,7 +477,7 @@ public final class StandInKubelet implements AutoCloseable {
                 workDir.resolve("pods").resolve(ns).resolve(pod.getMetadata().getName() + "-" + uid.substring(0, 8)));
         running.put(uid, rp);
         if (pod.getStatus() == null || pod.getStatus().getContainerStatuses().isEmpty()) {
-            patchStatus(pod, Map.of("phase", "Pending", "hostIP", POD_IP, "startTime", now(),
+            patchStatus(pod, Map.of("phase", "Pending", "hostIP", NODE_IP, "startTime", now(),
                 "conditions", List.of(condition("PodScheduled", "True", null, null),
                         condition("Initialized", "True", null, null)),
                 "containerStatuses", List.of(containerStatus(rp, Map.of("waiting", Map.of("reason", "ContainerCreating")),
@@ -468,6 +488,7 @@ public final class StandInKubelet implements AutoCloseable {
         try {
             Files.createDirectories(rp.dir);
             mountVolumes(pod, c, rp);
+            connect(c, rp);
             rp.terminationFile = rp.dir.resolve("termination-log");
             Files.writeString(rp.terminationFile, "");
             rp.fallbackToLogs = "FallbackToLogsOnError".equals(c.getTerminationMessagePolicy());
@@ -476,6 +497,7 @@ public final class StandInKubelet implements AutoCloseable {
         } catch (ContainerError e) {
             // Like a kubelet: report the waiting reason and try again (the ConfigMap or the image may come).
             running.remove(uid);
+            rp.disconnect();
             var current = pod.getStatus() == null ? null : pod.getStatus().getContainerStatuses().stream()
                     .map(cs -> cs.getState() == null ? null : cs.getState().getWaiting()).filter(Objects::nonNull)
                     .findFirst().orElse(null);
@@ -504,6 +526,7 @@ public final class StandInKubelet implements AutoCloseable {
             rp.process = pb.start();
         } catch (IOException e) {
             rp.exited = true;
+            rp.disconnect();
             Map<String, Object> terminated = Map.of("exitCode", 128, "reason", "StartError", "message",
                     String.valueOf(e.getMessage()), "startedAt", now(), "finishedAt", now());
             patchStatus(pod, Map.of("phase", "Failed", "conditions", notReady("PodFailed"),
@@ -514,7 +537,7 @@ public final class StandInKubelet implements AutoCloseable {
         Map<String, Object> runningState = new LinkedHashMap<>();
         runningState.put("running", Map.of("startedAt", rp.startedAt));
         runningState.put("waiting", null);
-        patchStatus(pod, Map.of("phase", "Running", "podIP", POD_IP, "podIPs", List.of(Map.of("ip", POD_IP)),
+        patchStatus(pod, Map.of("phase", "Running", "podIP", rp.podIP, "podIPs", List.of(Map.of("ip", rp.podIP)),
                 "conditions", List.of(condition("PodReadyToStartContainers", "True", null, null),
                         condition("ContainersReady", "True", null, null), condition("Ready", "True", null, null)),
                 "containerStatuses", List.of(containerStatus(rp, runningState, true))));
@@ -523,6 +546,7 @@ public final class StandInKubelet implements AutoCloseable {
 
     private void exited(RunningPod rp) {
         rp.exited = true;
+        rp.disconnect();
         int code = rp.process.exitValue();
         killSession(rp.process, true); // what is left of the process tree goes with it, as with a container
         Optional<Pod> pod = cached(rp.namespace, rp.name).filter(p -> rp.uid.equals(p.getMetadata().getUid()));
@@ -741,7 +765,7 @@ public final class StandInKubelet implements AutoCloseable {
             if (e.getValueFrom() == null) {
                 value = expand(Optional.ofNullable(e.getValue()).orElse(""), env);
             } else if (e.getValueFrom().getFieldRef() != null) {
-                value = fieldRef(pod, e.getValueFrom().getFieldRef().getFieldPath());
+                value = fieldRef(pod, rp, e.getValueFrom().getFieldRef().getFieldPath());
             } else if (e.getValueFrom().getConfigMapKeyRef() != null) {
                 var ref = e.getValueFrom().getConfigMapKeyRef();
                 ConfigMap cm = client.configMaps().inNamespace(ns).withName(ref.getName()).get();
@@ -764,13 +788,13 @@ public final class StandInKubelet implements AutoCloseable {
                         "env " + e.getName() + ": only value, fieldRef, configMapKeyRef and secretKeyRef are supported by the stand-in kubelet");
             }
             if (value != null) {
-                env.put(e.getName(), rewrite(value, rp));
+                env.put(e.getName(), rewritePort(rewrite(value, rp), rp));
             }
         }
         return env;
     }
 
-    private static String fieldRef(Pod pod, String path) {
+    private static String fieldRef(Pod pod, RunningPod rp, String path) {
         Matcher label = Pattern.compile("metadata\\.(labels|annotations)\\['(.+)'\\]").matcher(path);
         if (label.matches()) {
             Map<String, String> map = label.group(1).equals("labels") ? pod.getMetadata().getLabels()
@@ -783,7 +807,8 @@ public final class StandInKubelet implements AutoCloseable {
             case "metadata.uid" -> pod.getMetadata().getUid();
             case "spec.nodeName" -> pod.getSpec().getNodeName();
             case "spec.serviceAccountName" -> Optional.ofNullable(pod.getSpec().getServiceAccountName()).orElse("default");
-            case "status.podIP", "status.hostIP" -> POD_IP;
+            case "status.podIP" -> rp.podIP;
+            case "status.hostIP" -> NODE_IP;
             default -> throw new ContainerError("CreateContainerConfigError", "unsupported fieldRef " + path);
         };
     }
@@ -846,6 +871,144 @@ public final class StandInKubelet implements AutoCloseable {
 
     private static String strip(String path) {
         return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
+    }
+
+    // ---------------------------------------------------------------- network
+
+    /**
+     * Gives the pod a network of sorts. Pods are processes of the host, so they share its ports: two trainers told to
+     * listen on 9400 would collide. Instead each pod gets its own loopback address (its status.podIP) and each of the
+     * container's TCP {@code containerPort}s a free host port; an env value that is exactly the container port (such
+     * as {@code GOODPUT_METRICS_PORT=9400}) is rewritten to that host port, and a forwarder listens on
+     * {@code podIP:containerPort} and relays to it. So {@code http://<podIP>:9400/} reaches this pod's process, as
+     * on a cluster, whatever port the process actually listens on.
+     */
+    private void connect(Container c, RunningPod rp) throws IOException {
+        List<Integer> ports = Optional.ofNullable(c.getPorts()).orElse(List.of()).stream()
+                .filter(p -> p.getProtocol() == null || "TCP".equals(p.getProtocol()))
+                .map(io.fabric8.kubernetes.api.model.ContainerPort::getContainerPort).filter(Objects::nonNull)
+                .distinct().toList();
+        for (int port : ports) {
+            rp.ports.put(port, freePort());
+        }
+        for (int tries = 0; tries < 64; tries++) {
+            String ip = nextPodIp();
+            try {
+                for (int port : ports) {
+                    rp.forwards.add(new PortForward(ip, port, rp.ports.get(port)));
+                }
+                rp.podIP = ip;
+                return;
+            } catch (BindException e) {
+                rp.disconnect(); // taken (another stand-in, in this JVM or another): the next address
+            }
+        }
+        throw new ContainerError("CreateContainerError", "stand-in kubelet: no free loopback address for ports " + ports);
+    }
+
+    static String nextPodIp() {
+        int n = Math.floorMod(NEXT_POD_IP.getAndIncrement(), 100 * 254 * 254);
+        return "127." + (100 + n / (254 * 254)) + "." + (1 + (n / 254) % 254) + "." + (1 + n % 254);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** An env value that is exactly one of the container's ports becomes the host port it was mapped to. */
+    static String rewritePort(String value, RunningPod rp) {
+        try {
+            Integer host = rp.ports.get(Integer.parseInt(value.strip()));
+            return host == null ? value : String.valueOf(host);
+        } catch (NumberFormatException e) {
+            return value;
+        }
+    }
+
+    /** Relays TCP connections from {@code podIP:containerPort} to {@code 127.0.0.1:hostPort}. */
+    static final class PortForward implements AutoCloseable {
+        private final ServerSocket server;
+        private final int target;
+        private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+        private volatile boolean closed;
+
+        PortForward(String ip, int port, int target) throws IOException {
+            this.target = target;
+            server = new ServerSocket();
+            try {
+                server.setReuseAddress(true);
+                server.bind(new InetSocketAddress(InetAddress.getByName(ip), port), 50);
+            } catch (IOException e) {
+                server.close();
+                throw e;
+            }
+            daemon("stand-in-forward-" + ip + ":" + port, this::accept);
+        }
+
+        private void accept() {
+            while (!closed) {
+                try {
+                    Socket in = server.accept();
+                    daemon("stand-in-forward-conn", () -> relay(in));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        }
+
+        private void relay(Socket in) {
+            Socket out = new Socket();
+            open.add(in);
+            open.add(out);
+            try {
+                out.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), target), 1000);
+                daemon("stand-in-forward-back", () -> copy(out, in));
+                copy(in, out);
+            } catch (IOException e) {
+                closeQuietly(in, out); // nothing listens (yet): the client sees the connection reset
+            }
+        }
+
+        /** Copies one direction; when either side ends, both sockets close (enough for HTTP). */
+        private void copy(Socket from, Socket to) {
+            try {
+                from.getInputStream().transferTo(to.getOutputStream());
+            } catch (IOException ignored) {
+                // the other direction closed them
+            } finally {
+                closeQuietly(from, to);
+            }
+        }
+
+        private void closeQuietly(Socket... sockets) {
+            for (Socket s : sockets) {
+                open.remove(s);
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
+            }
+        }
+
+        private static void daemon(String name, Runnable r) {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void close() {
+            closed = true;
+            try {
+                server.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+            open.forEach(s -> closeQuietly(s));
+        }
     }
 
     // ---------------------------------------------------------------- status
@@ -955,6 +1118,16 @@ public final class StandInKubelet implements AutoCloseable {
         volatile boolean terminating;
         volatile boolean signalled;
         volatile boolean exited;
+        /** The pod's own loopback address (status.podIP). */
+        volatile String podIP = NODE_IP;
+        /** containerPort → the host port the process was told to listen on instead. */
+        final Map<Integer, Integer> ports = new LinkedHashMap<>();
+        final List<PortForward> forwards = new CopyOnWriteArrayList<>();
+
+        void disconnect() {
+            forwards.forEach(PortForward::close);
+            forwards.clear();
+        }
 
         RunningPod(String namespace, String name, String uid, String container, String image, Path dir) {
             this.namespace = namespace;

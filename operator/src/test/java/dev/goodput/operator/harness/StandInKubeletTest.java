@@ -96,7 +96,8 @@ class StandInKubeletTest {
                 "echo '{\"phase\":\"Succeeded\"}' > /dev/termination-log; exit 0", 30)).create();
         Pod done = awaitPhase(client, "succeeds", "Succeeded");
         assertThat(done.getSpec().getNodeName()).isEqualTo("kubelet-test-node");
-        assertThat(done.getStatus().getPodIP()).isEqualTo(StandInKubelet.POD_IP);
+        assertThat(done.getStatus().getHostIP()).isEqualTo(StandInKubelet.NODE_IP);
+        assertThat(done.getStatus().getPodIP()).startsWith("127.").isNotEqualTo(StandInKubelet.NODE_IP);
         assertThat(terminated(done).getExitCode()).isZero();
         assertThat(terminated(done).getReason()).isEqualTo("Completed");
         assertThat(terminated(done).getMessage()).isEqualTo("{\"phase\":\"Succeeded\"}\n");
@@ -141,6 +142,61 @@ class StandInKubeletTest {
         assertThat(terminated(done).getMessage()).isEqualTo("kind: TrainingJob\nfails 7\n");
         // The claim's folder outlives the pod: what a next attempt would resume from.
         assertThat(kubelet.claimDir(ns, "ckpt").resolve("step-1")).hasContent("saved");
+    }
+
+    @Test
+    void eachPodHasItsOwnAddressAndItsContainerPortReachesTheProcess(KubernetesClient client) throws Exception {
+        // Two pods that both "listen on 9400" (GOODPUT_METRICS_PORT=9400): each is told a free host port instead and
+        // is reached at <its podIP>:9400 through the stand-in's forwarder.
+        for (String name : List.of("port-a", "port-b")) {
+            Pod pod = new PodBuilder(pod(name, "echo $PORT > /out/port; echo $MY_IP > /out/ip; sleep 300", 1)).editSpec()
+                    .addNewVolume().withName("out").withNewEmptyDir().endEmptyDir().endVolume()
+                    .editFirstContainer().addNewPort().withName("metrics").withContainerPort(9400).endPort()
+                    .addNewEnv().withName("PORT").withValue("9400").endEnv()
+                    .addNewEnv().withName("MY_IP").withNewValueFrom().withNewFieldRef().withFieldPath("status.podIP")
+                    .endFieldRef().endValueFrom().endEnv()
+                    .addNewVolumeMount().withName("out").withMountPath("/out").endVolumeMount()
+                    .endContainer().endSpec().build();
+            client.pods().inNamespace(ns).resource(pod).create();
+        }
+        Pod a = awaitPhase(client, "port-a", "Running");
+        Pod b = awaitPhase(client, "port-b", "Running");
+        assertThat(a.getStatus().getPodIP()).isNotEqualTo(b.getStatus().getPodIP());
+        for (Pod p : List.of(a, b)) {
+            Path out = kubelet.hostPath(ns, p.getMetadata().getName(), "/out").orElseThrow();
+            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(out.resolve("ip"))
+                    && !Files.readString(out.resolve("ip")).isBlank());
+            int hostPort = Integer.parseInt(Files.readString(out.resolve("port")).strip());
+            assertThat(hostPort).isNotEqualTo(9400);
+            assertThat(Files.readString(out.resolve("ip")).strip()).isEqualTo(p.getStatus().getPodIP());
+            // Stand in for the process's server on its host port; talk to it at podIP:9400.
+            try (var server = new java.net.ServerSocket(hostPort);
+                 var socket = new java.net.Socket(p.getStatus().getPodIP(), 9400)) {
+                socket.setSoTimeout(5000);
+                try (var accepted = server.accept()) {
+                    socket.getOutputStream().write("ping\n".getBytes());
+                    socket.getOutputStream().flush();
+                    byte[] got = new byte[5];
+                    assertThat(accepted.getInputStream().readNBytes(got, 0, 5)).isEqualTo(5);
+                    assertThat(new String(got)).isEqualTo("ping\n");
+                    accepted.getOutputStream().write("pong\n".getBytes());
+                    accepted.getOutputStream().flush();
+                    assertThat(new String(socket.getInputStream().readNBytes(5))).isEqualTo("pong\n");
+                }
+            }
+            client.pods().inNamespace(ns).withName(p.getMetadata().getName()).delete();
+        }
+        for (Pod p : List.of(a, b)) {
+            lastSeen(client, p.getMetadata().getName());
+            // The forwarder went with the pod.
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+                try (var s = new java.net.Socket()) {
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.connect(
+                            new java.net.InetSocketAddress(p.getStatus().getPodIP(), 9400), 1000))
+                            .isInstanceOf(java.io.IOException.class);
+                }
+            });
+        }
     }
 
     @Test
