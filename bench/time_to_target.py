@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Time-to-target on Fashion-MNIST: a naive configuration against Goodput's defaults, same CNN, same target.
+
+naive:   fp32, batch 32, constant learning rate 1e-3 (AdamW), 1 loader thread with no prefetch (workers 0: batches
+         built on the training thread), evaluation every epoch
+goodput: examples/fashion-mnist.yaml as shipped (batch 128, lr 2e-3 with warmup + cosine, prefetching loader)
+
+Both stop at test accuracy 0.916 (or after 30 epochs). Runs alternate; the medians and the ratio go to
+bench/results/time-to-target-<date>.md.
+
+Usage: python3 bench/time_to_target.py [--repeats 1]
+"""
+import argparse, datetime, os, platform, re, statistics, subprocess, tempfile, shutil
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+JAR = os.path.join(ROOT, "trainer-image", "target", "goodput-trainer.jar")
+JOB = os.path.join(ROOT, "examples", "fashion-mnist.yaml")
+COMMON = ["--set", "spec.training.epochs=30", "--set", "spec.training.maxDuration=60m", "--set", "spec.target.patience=30"]
+NAIVE = ["--set", "spec.training.globalBatchSize=32", "--set", "spec.training.batchSize=32",
+         "--set", "spec.training.optimizer.lr=0.001", "--set", "spec.training.optimizer.weightDecay=0",
+         "--set", "spec.training.schedule.name=constant", "--set", "spec.training.schedule.warmupSteps=0",
+         "--set", "spec.training.precision=fp32", "--set", "spec.data.loader.workers=0",
+         "--set", "spec.data.loader.prefetch=0"]
+
+
+def run(extra):
+    ckpt = tempfile.mkdtemp(prefix="gp-ttt-")
+    try:
+        out = subprocess.run(["java", "-jar", JAR, "run", JOB, "--checkpoint-dir", ckpt, "--progress", "log"] + COMMON + extra,
+                             capture_output=True, text=True, check=True).stdout
+        ttt = re.search(r"\| time to target\s+\|\s+(.+?) \|", out).group(1).strip()
+        acc = float(re.search(r"\| test accuracy\s+\|\s+([0-9.]+) \|", out).group(1))
+        evals = re.findall(r"eval  step (\d+)  epoch (\d+)  test accuracy ([0-9.]+)", out)
+        seconds = to_seconds(ttt) if ttt != "not reached" else None
+        return seconds, acc, len(evals)
+    finally:
+        shutil.rmtree(ckpt, ignore_errors=True)
+
+
+def to_seconds(text):
+    total = 0
+    for value, unit in re.findall(r"(\d+)([hms])", text):
+        total += int(value) * {"h": 3600, "m": 60, "s": 1}[unit]
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", f"time-to-target-{datetime.date.today()}.md"))
+    a = ap.parse_args()
+    rows = []
+    for r in range(a.repeats):
+        for name, extra in (("naive", NAIVE), ("goodput", [])):
+            load = open("/proc/loadavg").read().split()[0]
+            seconds, acc, evals = run(extra)
+            rows.append((name, seconds, acc, evals, load))
+            print(f"{name}: time to target {seconds}s, final accuracy {acc}, {evals} evaluations (load {load})", flush=True)
+    med = {n: statistics.median([s for m, s, *_ in rows if m == n and s is not None] or [float("nan")]) for n in ("naive", "goodput")}
+    acc = {n: statistics.median([x for m, _, x, *_ in rows if m == n]) for n in ("naive", "goodput")}
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+    with open(a.out, "w") as f:
+        f.write("# Time to target: naive configuration vs Goodput defaults\n\n")
+        f.write(f"- date: {datetime.date.today()}\n- machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}\n")
+        f.write(f"- command: `python3 bench/time_to_target.py --repeats {a.repeats}`\n- target: test accuracy 0.916 on the 10,000 test images\n\n")
+        f.write("| run | config | time to target (s) | final test accuracy | evaluations | load at start |\n|---|---|---|---|---|---|\n")
+        for i, (n, s, x, e, l) in enumerate(rows):
+            f.write(f"| {i // 2} | {n} | {s if s is not None else 'not reached'} | {x:.4f} | {e} | {l} |\n")
+        f.write(f"\nMedian time to target: naive {med['naive']:.0f} s, Goodput {med['goodput']:.0f} s: "
+                f"**{med['naive'] / med['goodput']:.2f}x** faster; accuracy naive {acc['naive']:.4f}, Goodput {acc['goodput']:.4f}.\n")
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
