@@ -42,6 +42,9 @@ import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.tune.BatchSizeTuner;
 import dev.goodput.trainer.tune.CpuMemoryProbe;
+import dev.goodput.trainer.tune.TuningCache;
+import dev.goodput.trainer.tune.TuningKey;
+import java.util.OptionalInt;
 import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.api.spec.Quantities;
 import dev.goodput.trainer.precision.HalfPrecisionModel;
@@ -82,6 +85,7 @@ public final class TrainerRun {
     private RunProgress progress;
     private TrainingLoop.Outcome outcome;
     private PreemptionDetector preemption;
+    private String tuningKey;
     private RunReportListener runReport;
     private volatile int metricsPort = -1;
 
@@ -152,8 +156,11 @@ public final class TrainerRun {
             Shape example = new Shape(data.train().channels(), data.train().height(), data.train().width());
             BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
                     .filter(tb -> tb.device == null || tb.device.equals(device))
-                    .map(tb -> new BatchChoice(tb.micro, tb.accumulation, "checkpoint"))
-                    .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes()));
+                    .map(tb -> {
+                        tuningKey = tb.key;
+                        return new BatchChoice(tb.micro, tb.accumulation, "checkpoint");
+                    })
+                    .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes(), devices));
             if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
                 out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
             }
@@ -166,6 +173,7 @@ public final class TrainerRun {
             tb.lr = plan.schedule().peak();
             tb.source = batch.source();
             tb.device = device;
+            tb.key = tuningKey;
             progress.tunedBatch(tb);
             // Tuning drew from libtorch's generator; initialisation must not depend on whether it ran.
             engine.setRandomSeed((int) plan.seed());
@@ -248,7 +256,7 @@ public final class TrainerRun {
      * limit) the tuner probes real steps for the largest micro-batch that fits; without one the global batch runs in
      * one pass.
      */
-    private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes) {
+    private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes, DeviceSelection devices) {
         TrainingSpec t = spec.training;
         if (!"auto".equals(t.batchSize)) return BatchChoice.fixed(t.globalBatchSize, t.batchSize);
         long budget = t.memoryBudget != null ? Quantities.bytes(t.memoryBudget)
@@ -257,6 +265,14 @@ public final class TrainerRun {
         if (budget <= 0) {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
             return BatchChoice.fixed(t.globalBatchSize, "auto");
+        }
+        tuningKey = TuningKey.of(spec.model, example, precision(t.precision, devices.gpu()), devices.type(), budget).text();
+        TuningCache cache = TuningCache.fromEnvironment();
+        OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(TuningKey.of(spec.model, example,
+                precision(t.precision, devices.gpu()), devices.type(), budget));
+        if (cached.isPresent()) {
+            out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + tuningKey + "), no probes");
+            return BatchChoice.forMicro(t.globalBatchSize, cached.getAsInt(), "cache");
         }
         progress.phase("Tuning");
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, BATCH_MARGIN, MAX_PROBES)

@@ -29,6 +29,12 @@ public final class TrainerProcess implements AutoCloseable {
     }
 
     public static TrainerProcess start(Path manifest, Path checkpoints, Path terminationLog, String... extra) throws IOException {
+        return start(java.util.Map.of(), manifest, checkpoints, terminationLog, extra);
+    }
+
+    /** As {@link #start(Path, Path, Path, String...)} with extra environment variables, as the operator sets them. */
+    public static TrainerProcess start(java.util.Map<String, String> env, Path manifest, Path checkpoints, Path terminationLog,
+                                       String... extra) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-Dai.djl.offline=true");
@@ -44,7 +50,9 @@ public final class TrainerProcess implements AutoCloseable {
         cmd.add("--progress");
         cmd.add("log");
         cmd.addAll(List.of(extra));
-        return new TrainerProcess(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        return new TrainerProcess(pb.start());
     }
 
     public boolean printed(String fragment) {

@@ -12,4 +12,6 @@ public class TunedBatch {
     public String source;
     /** Device type the result was tuned on (cpu, cuda): a resume on another type tunes again. */
     public String device;
+    /** What the result depends on (model, input shape, precision, device type, memory budget), as a ConfigMap key. */
+    public String key;
 }

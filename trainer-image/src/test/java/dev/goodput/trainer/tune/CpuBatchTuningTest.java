@@ -97,4 +97,30 @@ class CpuBatchTuningTest {
             assertThat(p.printed("resumed from")).isTrue();
         }
     }
+
+    @Test
+    void aSecondJobWithTheSameKeyTakesTheResultFromTheTuningCache(@TempDir Path dir) throws Exception {
+        Path manifest = Files.writeString(dir.resolve("job.yaml"), TestJobs.yaml("cnn", 3200, "maxSteps: 4\nmemoryBudget: 3Gi"));
+        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("a"), dir.resolve("a.json"))) {
+            assertThat(p.waitFor(120)).isZero();
+        }
+        var first = new com.fasterxml.jackson.databind.ObjectMapper().readValue(dir.resolve("a.json").toFile(),
+                dev.goodput.api.status.TrainerReport.class).tunedBatch;
+        assertThat(first.source).isEqualTo("tuned");
+        assertThat(first.key).isEqualTo("cnn-w8.1x28x28.fp32.cpu." + (3L << 30));
+        // What the operator does with a finished tuning: one ConfigMap entry per key, mounted as a folder.
+        new TuningCache(dir.resolve("cache")).store(new TuningKey("x", new Shape(1), "fp32", "cpu", 1), 1); // an unrelated entry
+        Files.writeString(dir.resolve("cache").resolve(first.key), first.micro + "\n");
+
+        try (TrainerProcess p = TrainerProcess.start(java.util.Map.of("GOODPUT_TUNING_CACHE", dir.resolve("cache").toString()),
+                manifest, dir.resolve("b"), dir.resolve("b.json"))) {
+            assertThat(p.waitFor(120)).isZero();
+            assertThat(p.lines()).noneMatch(l -> l.startsWith("tuning: micro-batch") && l.contains("fits"));
+            assertThat(p.printed("from the tuning cache (key " + first.key + "), no probes")).isTrue();
+        }
+        var second = new com.fasterxml.jackson.databind.ObjectMapper().readValue(dir.resolve("b.json").toFile(),
+                dev.goodput.api.status.TrainerReport.class).tunedBatch;
+        assertThat(second.source).isEqualTo("cache");
+        assertThat(second.micro).isEqualTo(first.micro);
+    }
 }

@@ -1,0 +1,30 @@
+package dev.goodput.trainer.tune;
+
+import ai.djl.ndarray.types.Shape;
+import dev.goodput.api.spec.ModelSpec;
+import java.util.Locale;
+
+/**
+ * What a tuned micro-batch depends on: the model and its size, the input shape, the precision, the device type and the
+ * memory budget. Jobs with the same key can reuse one tuning result. The text form is a valid ConfigMap key
+ * ({@code [-._a-zA-Z0-9]+}), so the operator can keep results in a ConfigMap and mount it as a folder of files.
+ */
+public record TuningKey(String model, Shape example, String precision, String device, long budgetBytes) {
+
+    public static TuningKey of(ModelSpec m, Shape example, String precision, String device, long budgetBytes) {
+        StringBuilder model = new StringBuilder(m.architecture);
+        if (m.width != null) model.append("-w").append(m.width);
+        if (m.hiddenLayers != null) model.append("-h").append(String.join("x", m.hiddenLayers.stream().map(String::valueOf).toList()));
+        return new TuningKey(model.toString(), example, precision, device, budgetBytes);
+    }
+
+    /** e.g. {@code cnn-w32.1x28x28.fp32.cpu.1468006400}. */
+    public String text() {
+        StringBuilder shape = new StringBuilder();
+        for (int i = 0; i < example.dimension(); i++) {
+            if (i > 0) shape.append('x');
+            shape.append(example.get(i));
+        }
+        return String.join(".", model, shape, precision, device, String.valueOf(budgetBytes)).toLowerCase(Locale.ROOT);
+    }
+}
