@@ -99,22 +99,31 @@ What the code does with them:
 Nothing else: no Secrets, no wildcards.
 */}}
 {{- define "goodput.namespacedRules" -}}
+# Exactly what the operator uses (OperatorUnderChartRbacTest runs it under these rules and checks the apiserver's
+# audit log): informers list and watch jobs and pods; server-side apply (patch, and create for a new object) writes
+# the ConfigMap, Service, claim and pod; status and finalizers are patched; ttlSecondsAfterFinished deletes jobs.
 - apiGroups: ["goodput.dev"]
   resources: ["trainingjobs"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "patch", "delete"]
 - apiGroups: ["goodput.dev"]
   resources: ["trainingjobs/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
+# Owner references with blockOwnerDeletion (OwnerReferencesPermissionEnforcement admission).
 - apiGroups: ["goodput.dev"]
   resources: ["trainingjobs/finalizers"]
   verbs: ["update"]
+# Trainer pods: applied, their tracking finalizer removed and stop reason noted (patch), stopped on suspend or deletion.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch", "create", "delete", "patch"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["configmaps", "services", "persistentvolumeclaims"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
-- apiGroups: ["", "events.k8s.io"]
-  resources: ["events"]
+  resources: ["configmaps", "services"]
   verbs: ["create", "patch"]
+# get: a claim named in spec.checkpoint.claimName or spec.data.claimName must exist.
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["get", "create", "patch"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
 {{- end }}

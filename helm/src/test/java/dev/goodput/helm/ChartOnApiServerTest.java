@@ -77,26 +77,45 @@ class ChartOnApiServerTest {
             can(sa, ns, "watch", "trainingjobs.goodput.dev");
             can(sa, ns, "patch", "trainingjobs.goodput.dev", "--subresource=status");
             can(sa, ns, "update", "trainingjobs.goodput.dev", "--subresource=finalizers");
+            can(sa, ns, "delete", "trainingjobs.goodput.dev"); // ttlSecondsAfterFinished
             can(sa, ns, "create", "pods");
             can(sa, ns, "patch", "pods");
             can(sa, ns, "delete", "pods");
-            can(sa, ns, "list", "configmaps");
+            can(sa, ns, "create", "configmaps");
+            can(sa, ns, "patch", "configmaps");
             can(sa, ns, "patch", "services");
             can(sa, ns, "create", "persistentvolumeclaims");
+            can(sa, ns, "get", "persistentvolumeclaims");
             can(sa, ns, "create", "events");
-            can(sa, ns, "create", "events.events.k8s.io");
             cannot(sa, ns, "create", "trainingjobs.goodput.dev");
-            cannot(sa, ns, "delete", "trainingjobs.goodput.dev");
+            cannot(sa, ns, "update", "trainingjobs.goodput.dev");
+            cannot(sa, ns, "update", "trainingjobs.goodput.dev", "--subresource=status");
+            cannot(sa, ns, "deletecollection", "trainingjobs.goodput.dev");
             cannot(sa, ns, "create", "pods", "--subresource=exec");
+            cannot(sa, ns, "create", "pods", "--subresource=eviction");
             cannot(sa, ns, "update", "pods");
+            cannot(sa, ns, "patch", "pods", "--subresource=status");
+            // It writes ConfigMaps, Services and claims by server-side apply and never reads, lists or deletes them
+            // (owner references let the garbage collector delete them with the job).
+            cannot(sa, ns, "get", "configmaps");
+            cannot(sa, ns, "list", "configmaps");
+            cannot(sa, ns, "watch", "services");
+            cannot(sa, ns, "delete", "configmaps");
+            cannot(sa, ns, "delete", "persistentvolumeclaims");
+            cannot(sa, ns, "update", "services");
+            cannot(sa, ns, "patch", "events");
+            cannot(sa, ns, "create", "events.events.k8s.io");
             cannot(sa, ns, "create", "deployments.apps");
             cannot(sa, ns, "create", "jobs.batch");
             cannot(sa, ns, "create", "serviceaccounts");
             cannot(sa, ns, "create", "rolebindings.rbac.authorization.k8s.io");
             cannot(sa, ns, "create", "leases.coordination.k8s.io");
         }
-        can(sa, "goodput-system", "create", "leases.coordination.k8s.io");
-        can(sa, "goodput-system", "update", "leases.coordination.k8s.io");
+        for (String verb : List.of("get", "create", "update", "patch")) {
+            can(sa, "goodput-system", verb, "leases.coordination.k8s.io");
+        }
+        cannot(sa, "goodput-system", "delete", "leases.coordination.k8s.io");
+        cannot(sa, "goodput-system", "get", "configmaps/goodput-pricing"); // a mounted file, not read through the API
         can(sa, null, "get", "customresourcedefinitions.apiextensions.k8s.io/trainingjobs.goodput.dev");
         commonRefusals(sa);
     }
@@ -116,7 +135,8 @@ class ChartOnApiServerTest {
             can(sa, ns, "create", "pods");
             can(sa, ns, "watch", "pods");
             can(sa, ns, "patch", "configmaps");
-            can(sa, ns, "delete", "persistentvolumeclaims");
+            can(sa, ns, "create", "persistentvolumeclaims");
+            can(sa, ns, "delete", "trainingjobs.goodput.dev");
         }
         for (String ns : List.of("team-c", "default", "scoped-system")) {
             cannot(sa, ns, "list", "trainingjobs.goodput.dev");
@@ -126,7 +146,8 @@ class ChartOnApiServerTest {
         cannot(sa, null, "list", "pods", "--all-namespaces");
         cannot(sa, null, "list", "trainingjobs.goodput.dev", "--all-namespaces");
         can(sa, "scoped-system", "get", "leases.coordination.k8s.io");
-        can(sa, "scoped-system", "get", "configmaps/scoped-goodput-pricing");
+        can(sa, "scoped-system", "patch", "leases.coordination.k8s.io");
+        cannot(sa, "scoped-system", "get", "configmaps/scoped-goodput-pricing");
         cannot(sa, "scoped-system", "get", "configmaps/other");
         cannot(sa, "team-a", "create", "leases.coordination.k8s.io");
         commonRefusals(sa);

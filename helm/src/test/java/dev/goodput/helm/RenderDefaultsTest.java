@@ -87,7 +87,8 @@ class RenderDefaultsTest {
                 .containsEntry("GOODPUT_TRAINER_IMAGE", "goodput/trainer:0.1.0-cuda")
                 .containsEntry("GOODPUT_CHECKPOINT_STORAGE", "10Gi")
                 .containsEntry("GOODPUT_PRICING_FILE", "/etc/goodput/pricing/pricing.yaml")
-                .containsEntry("GOODPUT_PRICING_CONFIGMAP", "goodput-pricing");
+                .containsEntry("GOODPUT_PRICING_CONFIGMAP", "goodput-pricing")
+                .containsEntry("GOODPUT_LEADER_ELECTION_LEASE_NAME", "goodput");
 
         Map<String, String> cpu = env(Helm.render("--set", "trainer.image.flavor=cpu", "--set-string",
                 "trainer.image.tag=1.2.3", "--set", "image.tag=9.9.9").one("Deployment"));

@@ -1,14 +1,24 @@
 package dev.goodput.operator;
 
+import dev.goodput.operator.cost.PriceTable;
+import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.javaoperatorsdk.operator.api.monitoring.Metrics;
+import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.arc.Unremovable;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
-/** Builds {@link OperatorSettings} from application.properties for the Quarkus app. */
+/** Builds {@link OperatorSettings} from application.properties, and the {@link PriceTable}, for the Quarkus app. */
 @ApplicationScoped
 public class SettingsProducer {
+    private static final Logger LOG = Logger.getLogger(SettingsProducer.class);
+
     @ConfigProperty(name = "goodput.trainer.image", defaultValue = OperatorSettings.DEFAULT_IMAGE)
     String image;
 
@@ -33,10 +43,56 @@ public class SettingsProducer {
     @ConfigProperty(name = "goodput.progress.timeout", defaultValue = "2s")
     Duration progressTimeout;
 
+    @ConfigProperty(name = "goodput.cost.refresh", defaultValue = "30s")
+    Duration costRefresh;
+
     @Produces
     @Singleton // a record cannot be proxied, so not @ApplicationScoped
     OperatorSettings settings() {
         return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage, progressInterval,
-                progressTimeout);
+                progressTimeout, costRefresh);
+    }
+
+    @ConfigProperty(name = "goodput.leader-election.lease-name", defaultValue = "goodput-operator")
+    String leaseName;
+
+    @ConfigProperty(name = "goodput.leader-election.lease-namespace")
+    Optional<String> leaseNamespace;
+
+    /**
+     * Leader election through a Lease, so that more than one replica is safe: only the holder reconciles. QOSDK uses
+     * this bean in the profiles of {@code quarkus.operator-sdk.activate-leader-election-for-profiles} (prod, i.e. the
+     * packaged app; not tests). The chart names the lease after the release ({@code GOODPUT_LEADER_ELECTION_LEASE_NAME});
+     * its namespace is the client's, i.e. the operator pod's ({@code KUBERNETES_NAMESPACE}), unless set.
+     */
+    @Produces
+    @Singleton
+    @Unremovable // looked up by QOSDK at start, never injected
+    LeaderElectionConfiguration leaderElection() {
+        return new LeaderElectionConfiguration(leaseName, leaseNamespace.filter(n -> !n.isBlank()).orElse(null));
+    }
+
+    /**
+     * JOSDK's reconcile metrics on /q/metrics, per controller rather than per TrainingJob (QOSDK's default): with a
+     * thousand jobs the per-resource timers and their histograms were tens of thousands of series and a large part of
+     * the operator's memory. Per-job figures are the goodput_trainingjob_* series ({@code OperatorMetrics}).
+     */
+    @Produces
+    @Singleton
+    Metrics josdkMetrics(MeterRegistry registry) {
+        return MicrometerMetrics.withoutPerResourceMetrics(registry);
+    }
+
+    /**
+     * The price table the Helm chart mounts ({@value PriceTable#ENV}); empty without it (then only jobs with
+     * spec.cost.pricePerHour are priced). A file that is named but missing or invalid stops the operator at start,
+     * with a message naming the file and the bad entry.
+     */
+    @Produces
+    @Singleton
+    PriceTable prices() {
+        PriceTable prices = PriceTable.fromEnvironment(System.getenv());
+        LOG.infof("price table: %s", prices);
+        return prices;
     }
 }

@@ -1,18 +1,28 @@
 package dev.goodput.operator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.goodput.api.ExitCodes;
+import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.cost.AttemptRecords;
+import dev.goodput.operator.cost.CostLedger;
+import dev.goodput.operator.cost.PriceQuote;
+import dev.goodput.operator.cost.PriceTable;
+import dev.goodput.operator.metrics.JobSnapshot;
+import dev.goodput.operator.metrics.OperatorMetrics;
 import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.observe.JobObserver;
 import dev.goodput.operator.observe.ProgressPoller;
 import dev.goodput.operator.observe.ProgressSample;
+import dev.goodput.operator.observe.WithoutManagedFields;
 import dev.goodput.operator.reconcile.EventRecorder;
 import dev.goodput.operator.reconcile.JobResources;
 import dev.goodput.operator.status.JobEvent;
 import dev.goodput.operator.status.StatusAggregator;
 import dev.goodput.operator.validate.JobValidator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -30,12 +40,14 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import jakarta.inject.Inject;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -66,9 +78,19 @@ import org.jboss.logging.Logger;
  * failure. {@code spec.managedBy} naming another controller keeps the operator away ({@link ManagedByFilter}).
  * {@code ttlSecondsAfterFinished} deletes a finished job. Deleting a job ({@link #cleanup}) first stops its running
  * pods gracefully and waits for them, so their last checkpoint is written.
+ *
+ * <p>Cost (docs/cost.md): each attempt has a record in {@code status.attemptHistory}, opened with the price of the
+ * moment ({@link PriceTable}) when its pod is created, filled from the pod and the trainer's reports, closed with its
+ * outcome. Every reconcile ends by recomputing cost, GPU-seconds, goodput and time/cost-to-target from that history
+ * ({@link CostLedger}) and setting the job's series on /q/metrics ({@link OperatorMetrics}); deleting the job removes
+ * them.
  */
-@ControllerConfiguration(name = TrainingJobReconciler.NAME, informer = @Informer(genericFilter = ManagedByFilter.class))
+@ControllerConfiguration(name = TrainingJobReconciler.NAME, informer = @Informer(genericFilter = ManagedByFilter.class,
+        itemStore = TrainingJobReconciler.JobStore.class))
 public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<TrainingJob> {
+    /** The TrainingJob informer's store: managedFields are not kept. */
+    public static class JobStore extends WithoutManagedFields<TrainingJob> {}
+
     public static final String NAME = "trainingjob";
     /** Stop reasons the operator writes on pods it deletes itself (annotation {@link Labels#STOP_REASON}). */
     public static final String STOP_SUSPENDED = "Suspended";
@@ -83,6 +105,8 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     static final Duration CLEANUP_POLL = Duration.ofSeconds(2);
 
     private final OperatorSettings settings;
+    private final PriceTable prices;
+    private final OperatorMetrics metrics;
     private final Clock clock;
     private final JobObserver observer;
     private final JobValidator validator = new JobValidator();
@@ -94,12 +118,19 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     private ProgressPoller progress;
 
     @Inject
-    public TrainingJobReconciler(OperatorSettings settings) {
-        this(settings, Clock.systemUTC());
+    public TrainingJobReconciler(OperatorSettings settings, PriceTable prices, OperatorMetrics metrics) {
+        this(settings, prices, metrics, Clock.systemUTC());
     }
 
-    public TrainingJobReconciler(OperatorSettings settings, Clock clock) {
+    /** No price table, metrics in a registry of its own (tests that look at neither). */
+    public TrainingJobReconciler(OperatorSettings settings) {
+        this(settings, PriceTable.empty(), new OperatorMetrics(new SimpleMeterRegistry()), Clock.systemUTC());
+    }
+
+    public TrainingJobReconciler(OperatorSettings settings, PriceTable prices, OperatorMetrics metrics, Clock clock) {
         this.settings = settings;
+        this.prices = prices;
+        this.metrics = metrics;
         this.clock = clock;
         this.observer = new JobObserver(clock);
         this.aggregator = new StatusAggregator(clock);
@@ -110,7 +141,8 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     public List<EventSource<?, TrainingJob>> prepareEventSources(EventSourceContext<TrainingJob> context) {
         // Pods map back to their job through the controller owner reference (JOSDK's default mapper).
         pods = new InformerEventSource<>(InformerEventSourceConfiguration.from(Pod.class, TrainingJob.class)
-                .withName("trainer-pods").withLabelSelector(Labels.JOB).build(), context);
+                .withName("trainer-pods").withLabelSelector(Labels.JOB).withItemStore(new WithoutManagedFields<>()).build(),
+                context);
         progress = new ProgressPoller(settings.progressInterval(), settings.progressTimeout(), clock);
         return List.of(pods, progress);
     }
@@ -133,19 +165,22 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         if (!validation.valid()) {
             untrack(id);
             aggregator.invalid(status, generation, validation.reason(), validation.problems());
-            return write(job, before, status, Duration.ofSeconds(30));
+            return write(job, before, status, Duration.ofSeconds(30), context);
         }
         aggregator.valid(status, generation);
         if (StatusAggregator.finished(status)) {
             untrack(id);
-            return finished(job, before, status, client, jobPods, released);
+            return finished(job, before, status, client, jobPods, released, context);
         }
-        ensureDependents(client, job, generation, false);
+        boolean fresh = ensureDependents(client, job, generation, false);
 
         // observe
         int attempt = status.attempts == null ? 0 : status.attempts;
         ProgressSample sample = progress == null ? null : context.getSecondaryResource(ProgressSample.class).orElse(null);
         AttemptObservation current = observer.observe(jobPods, attempt, sample);
+        if (attempt >= 1) {
+            record(job, status, current);
+        }
         boolean suspend = Boolean.TRUE.equals(job.getSpec().suspend);
 
         // reconcile
@@ -156,7 +191,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
                 happened.add(aggregator.suspended(status, generation, current));
             } else {
                 happened.add(aggregator.resumed(status, generation, 1));
-                startAttempt(job, status, generation, 1, client);
+                startAttempt(job, status, generation, 1, client, fresh);
             }
         } else if (!current.ended()) {
             if (suspend) {
@@ -173,7 +208,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             }
         } else {
             untrack(id);
-            wait = attemptEnded(job, before, status, generation, current, suspend, happened, client);
+            wait = attemptEnded(job, before, status, generation, current, suspend, happened, client, fresh);
         }
         happened.forEach(e -> events.record(client, job, e));
         if (pendingRelease(jobPods, status, released)) {
@@ -183,40 +218,51 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         if (ttl != null) {
             wait = min(wait, ttl.compareTo(RELEASE_DELAY) < 0 ? RELEASE_DELAY : ttl);
         }
-        return write(job, before, status, wait);
+        return write(job, before, status, wait, context);
     }
 
     /** The current attempt's pod has ended (or is gone): decides what that means; returns how long to wait, if so. */
     private Duration attemptEnded(TrainingJob job, TrainingJobStatus before, TrainingJobStatus status, long generation,
-            AttemptObservation o, boolean suspend, List<JobEvent> happened, KubernetesClient client) {
+            AttemptObservation o, boolean suspend, List<JobEvent> happened, KubernetesClient client, boolean fresh) {
         if (o.exists() && "Succeeded".equals(o.phase())) {
+            boolean target = o.report() != null && Boolean.TRUE.equals(o.report().targetReached);
+            close(status, o, CostLedger.SUCCEEDED, target ? "TargetReached" : "Finished");
             happened.add(aggregator.succeeded(status, generation, o));
             return null;
+        }
+        boolean bySuspension = STOP_SUSPENDED.equals(o.stopReason())
+                || (!o.exists() && StatusAggregator.suspensionRecorded(before));
+        if (suspend || bySuspension) {
+            // Stopped like a preemption (SIGTERM, checkpoint, exit) but on purpose: billed until it stopped, its work
+            // up to that checkpoint kept; counted as neither a preemption nor a failure in status.
+            close(status, o, CostLedger.PREEMPTED, STOP_SUSPENDED);
         }
         if (suspend) {
             happened.add(aggregator.suspended(status, generation, o));
             return null;
         }
-        boolean bySuspension = STOP_SUSPENDED.equals(o.stopReason())
-                || (!o.exists() && StatusAggregator.suspensionRecorded(before));
         if (bySuspension) {
             happened.add(aggregator.resumed(status, generation, o.attempt() + 1));
-            startAttempt(job, status, generation, o.attempt() + 1, client);
+            startAttempt(job, status, generation, o.attempt() + 1, client, fresh);
             return null;
         }
         String preemption = preemptionReason(o);
         if (preemption != null) {
+            close(status, o, CostLedger.PREEMPTED, preemption);
             happened.add(aggregator.preempted(status, generation, o, preemption));
-            startAttempt(job, status, generation, o.attempt() + 1, client);
+            startAttempt(job, status, generation, o.attempt() + 1, client, fresh);
             return null;
         }
         int code = o.exitCode() == null ? -1 : o.exitCode();
         String message = o.report() != null && o.report().message != null ? o.report().message
                 : o.exitCode() == null ? "pod failed" : "exit code " + code;
         if (code == ExitCodes.CONFIG_ERROR) {
+            close(status, o, CostLedger.FAILED, "ConfigError");
             happened.add(aggregator.attemptFailed(status, generation, o, "ConfigError", message, true));
             return null;
         }
+        // The attempt is over whether or not a retry follows (after a back-off): its billing stops here.
+        close(status, o, CostLedger.FAILED, failureReason(o));
         int failures = status.failures == null ? 0 : status.failures;
         if (failures + 1 > job.getSpec().backoffLimitOrDefault()) {
             happened.add(aggregator.attemptFailed(status, generation, o, "BackoffLimitExceeded",
@@ -232,7 +278,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             return left;
         }
         happened.add(aggregator.attemptFailed(status, generation, o, "PodFailed", message, false));
-        startAttempt(job, status, generation, o.attempt() + 1, client);
+        startAttempt(job, status, generation, o.attempt() + 1, client, fresh);
         return null;
     }
 
@@ -258,7 +304,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
 
     /** A finished job: release what is recorded, then wait for ttlSecondsAfterFinished and delete the job. */
     private UpdateControl<TrainingJob> finished(TrainingJob job, TrainingJobStatus before, TrainingJobStatus status,
-            KubernetesClient client, Collection<Pod> jobPods, Set<String> released) {
+            KubernetesClient client, Collection<Pod> jobPods, Set<String> released, Context<TrainingJob> context) {
         Duration wait = pendingRelease(jobPods, status, released) ? RELEASE_DELAY : null;
         Duration ttl = ttlLeft(job, status);
         if (ttl != null) {
@@ -277,7 +323,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
                 wait = min(wait, ttl);
             }
         }
-        return write(job, before, status, wait);
+        return write(job, before, status, wait, context);
     }
 
     /** Time left until a finished job is to be deleted, or null without ttlSecondsAfterFinished. */
@@ -300,6 +346,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         ResourceID id = ResourceID.fromResource(job);
         untrack(id);
         applied.remove(id);
+        metrics.remove(job.getMetadata().getNamespace(), job.getMetadata().getName());
         KubernetesClient client = context.getClient();
         int stopping = 0;
         Collection<Pod> jobPods = context.getSecondaryResources(Pod.class);
@@ -402,11 +449,14 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
                 .orElse(Instant.now(clock));
     }
 
-    /** ConfigMap, checkpoint claim, metrics Service: applied once per generation by this process, or when forced. */
-    private void ensureDependents(KubernetesClient client, TrainingJob job, long generation, boolean force) {
+    /**
+     * ConfigMap, checkpoint claim, metrics Service: applied once per generation by this process, or when forced;
+     * returns whether it applied them now.
+     */
+    private boolean ensureDependents(KubernetesClient client, TrainingJob job, long generation, boolean force) {
         ResourceID id = ResourceID.fromResource(job);
         if (!force && Objects.equals(applied.get(id), generation)) {
-            return;
+            return false;
         }
         apply(client, JobResources.configMap(job));
         var claim = JobResources.checkpointClaimToCreate(job, settings);
@@ -415,17 +465,25 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         }
         apply(client, JobResources.metricsService(job));
         applied.put(id, generation);
+        return true;
     }
 
+    /** {@code fresh}: this reconcile has just applied the ConfigMap, claim and Service (else they are applied again). */
     private void startAttempt(TrainingJob job, TrainingJobStatus status, long generation, int attempt,
-            KubernetesClient client) {
-        ensureDependents(client, job, generation, true); // the pod mounts the ConfigMap and the claim: make sure
+            KubernetesClient client, boolean fresh) {
+        if (!fresh) {
+            ensureDependents(client, job, generation, true); // the pod mounts the ConfigMap and the claim: make sure
+        }
         Pod pod = apply(client, JobResources.pod(job, attempt, settings));
         if (pods != null) {
             // Read our own write: the next reconcile sees the pod even before the informer does.
             pods.handleRecentResourceCreate(ResourceID.fromResource(pod), pod);
         }
         aggregator.attemptStarted(status, generation, attempt);
+        // The price is fixed now, for the whole attempt (docs/cost.md); an unpriced job runs all the same.
+        PriceQuote quote = prices.quote(job.getSpec());
+        AttemptRecords.begin(status, attempt, createdOrNow(pod), quote, gpus(job));
+        aggregator.priced(status, generation, attempt, quote);
         LOG.infof("%s/%s: attempt %d started (pod %s)", job.getMetadata().getNamespace(), job.getMetadata().getName(),
                 attempt, pod.getMetadata().getName());
     }
@@ -444,15 +502,113 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         return client.resource(desired).fieldManager(Labels.FIELD_MANAGER).forceConflicts().serverSideApply();
     }
 
-    private static UpdateControl<TrainingJob> write(TrainingJob job, TrainingJobStatus before, TrainingJobStatus after,
-            Duration wait) {
-        UpdateControl<TrainingJob> control;
-        if (JSON.valueToTree(before).equals(JSON.valueToTree(after))) {
-            control = UpdateControl.noUpdate();
-        } else {
-            job.setStatus(after);
-            control = UpdateControl.patchStatus(job);
+    /**
+     * Ends every reconcile: recomputes cost and goodput from the attempt history ({@link CostLedger}), updates the
+     * job's series on /q/metrics, and patches status if it changed. A job whose pod holds a node (so its cost grows)
+     * comes back every {@link OperatorSettings#costRefresh}; for one that waits (pending, suspended, backing off) only
+     * the wall-clock split moves, which alone is not worth a status write: it is written with the next real change,
+     * and /q/metrics has it at once.
+     */
+    private UpdateControl<TrainingJob> write(TrainingJob job, TrainingJobStatus before, TrainingJobStatus after,
+            Duration wait, Context<TrainingJob> context) {
+        String created = job.getMetadata().getCreationTimestamp();
+        CostLedger.compute(after, created == null ? null : CostLedger.time(created), Instant.now(clock)).applyTo(after);
+        metrics.update(JobSnapshot.of(job.getMetadata().getNamespace(), job.getMetadata().getName(), job.getSpec(), after));
+        boolean billing = billing(after);
+        if (billing) {
+            wait = min(wait, settings.costRefresh());
         }
+        if (!sameStatus(before, after, billing)) {
+            patchStatus(job, after, context);
+        }
+        UpdateControl<TrainingJob> control = UpdateControl.noUpdate();
         return wait == null ? control : control.rescheduleAfter(wait);
+    }
+
+    /**
+     * Writes status by server-side apply, as JOSDK's {@code UpdateControl.patchStatus} does, with the reconciled
+     * version's resourceVersion: a reconcile that worked on a stale job fails with 409 and JOSDK runs it again on the
+     * fresh one, so nothing is counted twice. Unlike JOSDK (which does not cache its own SSA status patches), the
+     * result goes into the controller's cache, so that the next reconcile (often already queued by the pod this one
+     * created) starts from this status instead of the stale one and does not conflict; at scale those conflicts
+     * meant every job reconciled again in full (docs: bench/results/operator-scale-*.md).
+     */
+    private static void patchStatus(TrainingJob job, TrainingJobStatus status, Context<TrainingJob> context) {
+        TrainingJob desired = new TrainingJob();
+        desired.setMetadata(new ObjectMetaBuilder().withName(job.getMetadata().getName())
+                .withNamespace(job.getMetadata().getNamespace()).withResourceVersion(job.getMetadata().getResourceVersion())
+                .build());
+        desired.setSpec(job.getSpec());
+        desired.setStatus(status);
+        TrainingJob updated = context.getClient().resource(desired).subresource("status").patch(new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY).withForce(true)
+                .withFieldManager(context.getControllerConfiguration().fieldManager()).build());
+        context.eventSourceRetriever().getControllerEventSource()
+                .handleRecentResourceUpdate(ResourceID.fromResource(job), updated, job);
+    }
+
+    /** Equal statuses; without {@code billing}, differences in status.accounting alone (wall time passing) do not count. */
+    static boolean sameStatus(TrainingJobStatus before, TrainingJobStatus after, boolean billing) {
+        ObjectNode a = JSON.valueToTree(before);
+        ObjectNode b = JSON.valueToTree(after);
+        if (!billing) {
+            a.remove("accounting");
+            b.remove("accounting");
+        }
+        return a.equals(b);
+    }
+
+    /** Whether the latest attempt's pod holds a node now: bound and not yet ended, so its cost grows. */
+    static boolean billing(TrainingJobStatus s) {
+        if (s.attemptHistory == null || s.attemptHistory.isEmpty() || StatusAggregator.finished(s)) {
+            return false;
+        }
+        AttemptRecord last = s.attemptHistory.stream().max(Comparator.comparingInt(r -> r.attempt)).orElseThrow();
+        return CostLedger.RUNNING.equals(last.outcome) && last.scheduled != null && last.ended == null;
+    }
+
+    /**
+     * Keeps the current attempt's record in status.attemptHistory: opens it if missing (a job from before the
+     * history existed, or a lost status write), then copies the pod's times and the trainer's latest report.
+     */
+    private void record(TrainingJob job, TrainingJobStatus status, AttemptObservation o) {
+        AttemptRecord r = AttemptRecords.find(status, o.attempt());
+        if (r == null) {
+            r = AttemptRecords.begin(status, o.attempt(), createdOrNow(o.pod()), prices.quote(job.getSpec()), gpus(job));
+        }
+        AttemptRecords.observePod(r, o.pod());
+        AttemptRecords.report(r, o.live());
+        AttemptRecords.report(r, o.report());
+    }
+
+    /** Closes the record of an ended attempt; its end is the pod's own finish time when known, else now. */
+    private void close(TrainingJobStatus status, AttemptObservation o, String outcome, String reason) {
+        AttemptRecord r = AttemptRecords.find(status, o.attempt());
+        if (r != null) {
+            AttemptRecords.end(r, outcome, reason, Instant.now(clock));
+        }
+    }
+
+    /** OOMKilled when the kernel killed the trainer for memory, else PodFailed. */
+    private static String failureReason(AttemptObservation o) {
+        if (o.pod() != null && o.pod().getStatus() != null && o.pod().getStatus().getContainerStatuses() != null) {
+            for (var c : o.pod().getStatus().getContainerStatuses()) {
+                var t = c.getState() == null ? null : c.getState().getTerminated();
+                if (t != null && "OOMKilled".equals(t.getReason())) {
+                    return "OOMKilled";
+                }
+            }
+        }
+        return "PodFailed";
+    }
+
+    private Instant createdOrNow(Pod pod) {
+        String t = pod == null ? null : pod.getMetadata().getCreationTimestamp();
+        return t == null ? Instant.now(clock) : CostLedger.time(t);
+    }
+
+    private static int gpus(TrainingJob job) {
+        var r = job.getSpec().resources;
+        return r == null || r.gpus == null ? 0 : r.gpus;
     }
 }

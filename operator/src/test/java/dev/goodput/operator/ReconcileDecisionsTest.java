@@ -2,8 +2,13 @@ package dev.goodput.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.Accounting;
+import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.cost.AttemptRecords;
+import dev.goodput.operator.cost.CostLedger;
+import dev.goodput.operator.cost.PriceTable;
 import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.reconcile.GracePeriod;
 import dev.goodput.operator.status.StatusAggregator;
@@ -187,5 +192,82 @@ class ReconcileDecisionsTest {
         assertThat(ProgressPoller.progressUri(pod)).hasToString("http://[fd00::5]:9400/progress");
         pod.getStatus().setPodIP(null);
         assertThat(ProgressPoller.progressUri(pod)).isNull();
+    }
+
+    @Test
+    void thePricedConditionSaysWhereTheAttemptsPriceCameFromOrWhyThereIsNone() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        var table = PriceTable.parse("gpu: {nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}}", "test");
+        var spec = new dev.goodput.api.spec.TrainingJobSpec();
+        spec.resources.gpus = 4;
+        spec.resources.gpuType = "nvidia-h100-80gb";
+        spec.resources.spot = true;
+        aggregator.priced(s, 1, 1, table.quote(spec));
+        assertThat(StatusAggregator.condition(s, "Priced")).satisfies(c -> {
+            assertThat(c.status).isEqualTo("True");
+            assertThat(c.reason).isEqualTo("Priced");
+            assertThat(c.message).isEqualTo("attempt 1: $10.0000/hour (pricing.gpu.nvidia-h100-80gb.spot x 4, spot)");
+        });
+        spec.resources.gpuType = "tpu-v9";
+        aggregator.priced(s, 1, 2, table.quote(spec));
+        assertThat(StatusAggregator.condition(s, "Priced")).satisfies(c -> {
+            assertThat(c.status).isEqualTo("False");
+            assertThat(c.reason).isEqualTo("UnknownGpuType");
+            assertThat(c.message).startsWith("attempt 2 runs at cost 0: GPU type 'tpu-v9' has no price");
+        });
+    }
+
+    @Test
+    void theTrainersTimeToTargetIsKeptInProgressWhileStatusShowsTheWallClockFigure() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        AttemptObservation r = running("Running", 40);
+        r.live().timeToTargetSeconds = 12.5;
+        r.live().targetReached = true;
+        aggregator.observed(s, 1, r);
+        assertThat(s.progress.trainingTimeToTargetSeconds).isEqualTo(12.5);
+        assertThat(s.timeToTargetSeconds).as("the ledger's, not the trainer's").isNull();
+        assertThat(r.live().progress.trainingTimeToTargetSeconds).as("the poller's sample is not touched").isNull();
+        aggregator.observed(s, 1, running("Running", 41)); // a later report without it keeps it
+        assertThat(s.progress.step).isEqualTo(41);
+        assertThat(s.progress.trainingTimeToTargetSeconds).isEqualTo(12.5);
+    }
+
+    @Test
+    void aJobIsBilledWhileItsLatestPodIsBoundAndNotEnded() {
+        TrainingJobStatus s = new TrainingJobStatus();
+        assertThat(TrainingJobReconciler.billing(s)).isFalse();
+        AttemptRecord r = AttemptRecords.begin(s, 1, Instant.parse("2026-01-01T00:00:00Z"), null, 1);
+        assertThat(TrainingJobReconciler.billing(s)).as("pending").isFalse();
+        r.scheduled = "2026-01-01T00:00:01Z";
+        assertThat(TrainingJobReconciler.billing(s)).isTrue();
+        AttemptRecords.end(r, CostLedger.PREEMPTED, "EvictionByEvictionAPI", Instant.parse("2026-01-01T00:01:00Z"));
+        assertThat(TrainingJobReconciler.billing(s)).isFalse();
+        AttemptRecords.begin(s, 2, Instant.parse("2026-01-01T00:01:05Z"), null, 1);
+        assertThat(TrainingJobReconciler.billing(s)).as("attempt 2 pending").isFalse();
+
+        // While nothing is billed, wall time passing alone is no reason to write status.
+        TrainingJobStatus before = new TrainingJobStatus();
+        before.accounting = new Accounting();
+        before.accounting.wallSeconds = 10;
+        TrainingJobStatus after = new TrainingJobStatus();
+        after.accounting = new Accounting();
+        after.accounting.wallSeconds = 11;
+        assertThat(TrainingJobReconciler.sameStatus(before, after, false)).isTrue();
+        assertThat(TrainingJobReconciler.sameStatus(before, after, true)).isFalse();
+        after.cost = 0.01;
+        assertThat(TrainingJobReconciler.sameStatus(before, after, false)).isFalse();
+    }
+
+    @Test
+    void theInformerStoresKeepNoManagedFields() {
+        var store = new dev.goodput.operator.observe.WithoutManagedFields<Pod>();
+        Pod pod = new PodBuilder().withNewMetadata().withName("p").withNamespace("ns").addNewManagedField()
+                .withManager("goodput-operator").withOperation("Apply").endManagedField().endMetadata().build();
+        store.put(store.getKey(pod), pod);
+        assertThat(store.get("ns/p").getMetadata().getManagedFields()).isNullOrEmpty();
+        assertThat(store.get("ns/p").getMetadata().getName()).isEqualTo("p");
+        assertThat(store.size()).isEqualTo(1);
     }
 }

@@ -1,6 +1,7 @@
 package dev.goodput.api.status;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /** Where training stands; the trainer reports it and the operator copies it into status. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -16,4 +17,12 @@ public class Progress {
     public Double etaSeconds;
     /** Share of step time spent waiting for data; above 0.1 the job is input-bound. */
     public Double dataWaitShare;
+    /**
+     * Training seconds (all attempts, start-up, tuning and waiting excluded) until the target was reached, as the
+     * trainer measured it; null until then. The operator copies it from the trainer's report; status.timeToTargetSeconds
+     * is the wall-clock figure from submission (docs/cost.md).
+     */
+    @JsonPropertyDescription("Training seconds (all attempts; start-up, tuning and waiting excluded) until the target was "
+            + "reached, as the trainer measured it. status.timeToTargetSeconds is wall-clock time from submission.")
+    public Double trainingTimeToTargetSeconds;
 }

@@ -1,6 +1,7 @@
 package dev.goodput.api.status;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,9 +17,15 @@ public class TrainingJobStatus {
     public CheckpointRef lastCheckpoint;
     public TunedBatch tunedBatch;
     public Progress progress;
+    @JsonPropertyDescription("GPU-seconds the job's pods held, all attempts (billed from binding to the pod's end).")
     public Double gpuSeconds;
+    @JsonPropertyDescription("Dollars spent so far, all attempts, at the price fixed when each attempt began.")
     public Double cost;
+    @JsonPropertyDescription("Wall-clock seconds from the job's creation to the end of the attempt that reached "
+            + "spec.target (waiting, preemptions and lost work included); absent until then. The trainer's training "
+            + "time to the target is progress.trainingTimeToTargetSeconds.")
     public Double timeToTargetSeconds;
+    @JsonPropertyDescription("Dollars spent until the target was reached, all attempts up to that one; absent until then.")
     public Double costToTarget;
     public String startTime;
     public String completionTime;

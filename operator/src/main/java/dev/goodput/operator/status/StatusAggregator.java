@@ -1,14 +1,18 @@
 package dev.goodput.operator.status;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.JobCondition;
+import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.cost.PriceQuote;
 import dev.goodput.operator.observe.AttemptObservation;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -20,7 +24,8 @@ import java.util.Objects;
  * <p>Conditions: {@code Valid} (the operator accepts the spec), {@code Running} (a trainer pod runs), {@code Complete}
  * (finished successfully), {@code Failed} (finished without success, or the last attempt failed and a retry waits),
  * {@code Suspended} (spec.suspend: reason Suspending while the pod checkpoints and stops, Suspended once it has;
- * False with reason Resumed after).
+ * False with reason Resumed after), {@code Priced} (the current attempt has a price; False with the reason when it
+ * has none, see {@link #priced}).
  */
 public class StatusAggregator {
     public static final String VALID = "Valid";
@@ -28,6 +33,8 @@ public class StatusAggregator {
     public static final String COMPLETE = "Complete";
     public static final String FAILED = "Failed";
     public static final String SUSPENDED = "Suspended";
+    public static final String PRICED = "Priced";
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Phase { Pending, Tuning, Running, Checkpointing, Preempted, Suspended, Succeeded, Failed }
 
@@ -125,7 +132,8 @@ public class StatusAggregator {
             return null;
         }
         String metric = s.progress != null && s.progress.metric != null ? String.format(", test metric %.4f", s.progress.metric) : "";
-        String ttt = s.timeToTargetSeconds != null ? String.format(", time to target %.1f s", s.timeToTargetSeconds) : "";
+        String ttt = s.progress != null && s.progress.trainingTimeToTargetSeconds != null
+                ? String.format(", target reached after %.1f s of training", s.progress.trainingTimeToTargetSeconds) : "";
         return new JobEvent(JobEvent.NORMAL, "Completed", "attempt " + o.attempt() + " finished: " + message + metric + ttt,
                 o.attempt());
     }
@@ -224,14 +232,39 @@ public class StatusAggregator {
         return s.lastCheckpoint != null ? "the checkpoint at step " + s.lastCheckpoint.step : "the start (no checkpoint yet)";
     }
 
+    /**
+     * Copies what the trainer reports. Its time to target (training seconds) goes to
+     * {@code progress.trainingTimeToTargetSeconds} and stays there; {@code status.timeToTargetSeconds} is the
+     * wall-clock figure of the cost ledger (docs/cost.md).
+     */
     private void copyReport(TrainingJobStatus s, TrainerReport r) {
         if (r == null) {
             return;
         }
-        if (r.progress != null) s.progress = r.progress;
+        Double trainingToTarget = r.timeToTargetSeconds != null ? r.timeToTargetSeconds
+                : s.progress != null ? s.progress.trainingTimeToTargetSeconds : null;
+        if (r.progress != null) s.progress = copy(r.progress); // never the poller's cached object
+        if (s.progress != null && trainingToTarget != null) s.progress.trainingTimeToTargetSeconds = trainingToTarget;
         if (r.lastCheckpoint != null) s.lastCheckpoint = r.lastCheckpoint;
         if (r.tunedBatch != null) s.tunedBatch = r.tunedBatch;
-        if (r.timeToTargetSeconds != null) s.timeToTargetSeconds = r.timeToTargetSeconds;
+    }
+
+    private static Progress copy(Progress p) {
+        return JSON.convertValue(p, Progress.class);
+    }
+
+    /**
+     * The price of the attempt that just began (docs/cost.md): condition {@code Priced} True with where the price
+     * came from, or False with why there is none (UnknownGpuType, GpuTypeMissing, NoCpuOrMemoryRequested,
+     * NoPriceTable). An unpriced job still runs; its attempts cost 0 and their time and GPU-seconds are counted.
+     */
+    public void priced(TrainingJobStatus s, long generation, int attempt, PriceQuote q) {
+        if (q.priced()) {
+            set(s, generation, PRICED, true, "Priced", String.format(Locale.ROOT, "attempt %d: $%.4f/hour (%s, %s)",
+                    attempt, q.pricePerHour(), q.source(), q.capacity()));
+        } else {
+            set(s, generation, PRICED, false, q.reason(), "attempt " + attempt + " runs at cost 0: " + q.message());
+        }
     }
 
     /** Sets a condition; lastTransitionTime changes only when its status does. */

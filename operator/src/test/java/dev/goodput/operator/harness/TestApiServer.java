@@ -28,10 +28,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link StandInKubelet} plays the scheduler and kubelet for pods.
  *
  * <p>The kubeconfig is written to {@code target/kube-api-test/kubeconfig} (the system property
- * {@value #KUBECONFIG_PROPERTY} holds its path), so kubectl can be pointed at it while a test runs.
+ * {@value #KUBECONFIG_PROPERTY} holds its path), so kubectl can be pointed at it while a test runs. Requests made
+ * by ServiceAccounts are written to the audit log {@link #auditLog()} beside it.
  */
 public final class TestApiServer {
     public static final String KUBECONFIG_PROPERTY = "goodput.test.kubeconfig";
+    private static final String AUDIT_POLICY = "audit-policy.yaml";
+    private static final String AUDIT_LOG = "audit.log";
     private static final AtomicInteger NAMESPACES = new AtomicInteger();
     private static TestApiServer instance;
     private static RuntimeException failure;
@@ -76,6 +79,24 @@ public final class TestApiServer {
 
     private static TestApiServer start() {
         Path bin = KubeBinaries.locate();
+        Path dir;
+        try {
+            dir = Files.createDirectories(Path.of("target", "kube-api-test").toAbsolutePath());
+            // Requests of ServiceAccounts (not the tests' admin) are audited, so a test can list what an operator
+            // running under a chart's ServiceAccount did, and find any request RBAC refused.
+            Files.writeString(dir.resolve(AUDIT_POLICY), """
+                    apiVersion: audit.k8s.io/v1
+                    kind: Policy
+                    omitStages: ["RequestReceived"]
+                    rules:
+                      - level: Metadata
+                        userGroups: ["system:serviceaccounts"]
+                      - level: None
+                    """);
+            Files.deleteIfExists(dir.resolve(AUDIT_LOG));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         long t0 = System.nanoTime();
         KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
                 .withTestDir(KubeBinaries.testDir().toString())
@@ -87,13 +108,16 @@ public final class TestApiServer {
                 .withStartupTimeout(180_000)
                 .withApiServerFlag("--bind-address", "127.0.0.1")
                 .withApiServerFlag("--advertise-address", "127.0.0.1")
+                .withApiServerFlag("--audit-policy-file", dir.resolve(AUDIT_POLICY).toString())
+                .withApiServerFlag("--audit-log-path", dir.resolve(AUDIT_LOG).toString())
+                .withApiServerFlag("--audit-log-format", "json")
+                .withApiServerFlag("--audit-log-mode", "blocking")
                 .build());
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(server::stop, "kube-api-test-stop"));
         Duration startup = Duration.ofNanos(System.nanoTime() - t0);
         try {
             String yaml = server.getKubeConfigYaml();
-            Path dir = Files.createDirectories(Path.of("target", "kube-api-test").toAbsolutePath());
             Path kubeconfig = dir.resolve("kubeconfig");
             Files.writeString(kubeconfig, yaml);
             System.setProperty(KUBECONFIG_PROPERTY, kubeconfig.toString());
@@ -144,6 +168,14 @@ public final class TestApiServer {
 
     public Path binaries() {
         return binaries;
+    }
+
+    /**
+     * The apiserver's audit log (JSON lines, level Metadata): every request made by a ServiceAccount, with its user,
+     * verb, resource, namespace and response code. Nothing the tests do as admin is in it.
+     */
+    public Path auditLog() {
+        return kubeconfig.resolveSibling(AUDIT_LOG);
     }
 
     public Duration startupTime() {

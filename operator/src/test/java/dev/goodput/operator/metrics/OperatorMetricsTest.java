@@ -3,11 +3,11 @@ package dev.goodput.operator.metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.cost.CostLedger;
+import dev.goodput.operator.harness.PrometheusText;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
@@ -20,44 +20,19 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class OperatorMetricsTest {
-    static final ObjectMapper JSON = new ObjectMapper();
 
     /** Parses Prometheus text with prometheus_client's own parser: {family: {type, samples: [{name, labels, value}]}}. */
-    static JsonNode parse(String text, Path dir) throws Exception {
-        Path in = Files.writeString(dir.resolve("metrics.txt"), text);
-        String script = """
-                import json, sys
-                from prometheus_client.parser import text_string_to_metric_families
-                out = {}
-                for f in text_string_to_metric_families(open(sys.argv[1]).read()):
-                    out[f.name] = {"type": f.type, "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples]}
-                print(json.dumps(out))
-                """;
-        Process p = new ProcessBuilder("python3", "-c", script, in.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        return JSON.readTree(out);
+    static JsonNode parse(String text, Path dir) {
+        return PrometheusText.parse(text);
     }
 
     /** Samples of every goodput_trainingjob_* family: "name{k=v,...}" (labels sorted) → value. */
     static Map<String, Double> samples(JsonNode families) {
-        Map<String, Double> out = new TreeMap<>();
-        families.fields().forEachRemaining(f -> {
-            if (!f.getKey().startsWith("goodput_trainingjob_")) return;
-            for (JsonNode s : f.getValue().get("samples")) {
-                Map<String, String> labels = new TreeMap<>();
-                s.get("labels").fields().forEachRemaining(l -> labels.put(l.getKey(), l.getValue().asText()));
-                out.put(s.get("name").asText() + labels, s.get("value").asDouble());
-            }
-        });
-        return out;
+        return PrometheusText.samples(families, "goodput_trainingjob_");
     }
 
     /** The scripted three-attempt job of CostLedgerTest, as a spec and a status the ledger has filled. */
