@@ -41,7 +41,8 @@ import dev.goodput.trainer.optim.Sgd;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.tune.BatchSizeTuner;
-import dev.goodput.trainer.tune.CpuMemoryProbe;
+import dev.goodput.trainer.tune.MemoryMeter;
+import dev.goodput.trainer.tune.MemoryProbe;
 import dev.goodput.trainer.tune.TuningCache;
 import dev.goodput.trainer.tune.TuningKey;
 import java.util.OptionalInt;
@@ -259,7 +260,11 @@ public final class TrainerRun {
     private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes, DeviceSelection devices) {
         TrainingSpec t = spec.training;
         if (!"auto".equals(t.batchSize)) return BatchChoice.fixed(t.globalBatchSize, t.batchSize);
+        // On a GPU the budget is the device's memory; on CPU the container's (or what the manifest says).
+        ai.djl.Device first = devices.devices().get(0);
+        MemoryMeter meter = devices.gpu() ? MemoryMeter.cuda(first) : MemoryMeter.host();
         long budget = t.memoryBudget != null ? Quantities.bytes(t.memoryBudget)
+                : devices.gpu() ? MemoryMeter.cudaTotal(first)
                 : spec.resources != null && spec.resources.memory != null ? Quantities.bytes(spec.resources.memory)
                 : ProcessMemory.containerLimitBytes();
         if (budget <= 0) {
@@ -276,7 +281,7 @@ public final class TrainerRun {
         }
         progress.phase("Tuning");
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, BATCH_MARGIN, MAX_PROBES)
-                .tune(t.globalBatchSize, new CpuMemoryProbe(manager, spec.model, example, classes, 3));
+                .tune(t.globalBatchSize, new MemoryProbe(manager, spec.model, example, classes, 3, meter));
         for (BatchSizeTuner.Probe p : r.probes()) {
             out.printf("tuning: micro-batch %4d %s (%s)%n", p.micro(), p.fits() ? "fits" : "does not fit", p.note());
         }

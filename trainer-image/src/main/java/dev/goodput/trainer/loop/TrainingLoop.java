@@ -185,7 +185,12 @@ public final class TrainingLoop {
         meter.record(plan.globalBatch(), System.nanoTime() - stepStart, waitNanos);
         progress.throughput(meter.samplesPerSecond(), meter.recentWaitShare());
         metrics.dataWaitShare.set(meter.recentWaitShare());
-        if (progress.step() % 50 == 1) metrics.memoryBytes.labelValues("host_rss").set(ProcessMemory.residentBytes());
+        if (progress.step() % 50 == 1) {
+            metrics.memoryBytes.labelValues("host_rss").set(ProcessMemory.residentBytes());
+            if (manager.getDevice().isGpu()) {
+                metrics.memoryBytes.labelValues("device").set(ai.djl.util.cuda.CudaUtils.getGpuMemory(manager.getDevice()).getCommitted());
+            }
+        }
         listener.onStep(progress.report());
     }
 

@@ -27,7 +27,7 @@ class CpuBatchTuningTest {
         cnn.width = 32;
         Shape example = new Shape(1, 28, 28);
         try (NDManager m = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch")) {
-            CpuMemoryProbe probe = new CpuMemoryProbe(m, cnn, example, 10, 3);
+            MemoryProbe probe = new MemoryProbe(m, cnn, example, 10, 3, MemoryMeter.host());
             probe.run(8); // warm libtorch's allocator and the JIT so the baseline is steady
             long budget = ProcessMemory.residentBytes() + 300 * MIB;
 

@@ -9,24 +9,26 @@ import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.trainer.loop.GradientAccumulator;
-import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.Optimizer;
 
 /**
- * A CPU probe: a throwaway copy of the model runs {@code steps} full training steps (forward, backward, optimizer) at
- * the probed size, and the process's peak resident set during them is the measurement. Resident memory includes
- * libtorch's native allocations, which is what a container's memory limit counts.
+ * A probe: a throwaway copy of the model runs {@code steps} full training steps (forward, backward, optimizer) at the
+ * probed size on the device of {@code parent}, and the meter's peak during them is the measurement: on CPU the
+ * process's resident set (libtorch's native allocations included, which is what a container's memory limit counts),
+ * on a GPU the device's used memory. An allocator's out-of-memory error (CUDA) makes the probe a failure.
  */
-public final class CpuMemoryProbe implements BatchSizeTuner.ProbeRunner {
+public final class MemoryProbe implements BatchSizeTuner.ProbeRunner {
     private final NDManager parent;
     private final ModelSpec model;
     private final Shape example;
     private final int classes;
     private final int steps;
+    private final MemoryMeter meter;
 
-    public CpuMemoryProbe(NDManager parent, ModelSpec model, Shape example, int classes, int steps) {
+    public MemoryProbe(NDManager parent, ModelSpec model, Shape example, int classes, int steps, MemoryMeter meter) {
+        this.meter = meter;
         this.parent = parent;
         this.model = model;
         this.example = example;
@@ -36,12 +38,12 @@ public final class CpuMemoryProbe implements BatchSizeTuner.ProbeRunner {
 
     @Override
     public long baselineBytes() {
-        return ProcessMemory.residentBytes();
+        return meter.current();
     }
 
     @Override
     public BatchSizeTuner.Probe run(int micro) {
-        ProcessMemory.resetPeak();
+        meter.resetPeak();
         try (NDManager m = parent.newSubManager()) {
             Block block = ModelFactory.build(model, classes);
             Shape in = new Shape(micro, example.get(0), example.get(1), example.get(2));
@@ -57,13 +59,17 @@ public final class CpuMemoryProbe implements BatchSizeTuner.ProbeRunner {
                     acc.zeroGradients();
                 }
             }
-            long peak = ProcessMemory.peakResidentBytes();
-            return new BatchSizeTuner.Probe(micro, true, peak, false, "peak RSS " + BatchSizeTuner.mib(peak));
+            long peak = meter.peak();
+            return new BatchSizeTuner.Probe(micro, true, peak, false, "peak " + BatchSizeTuner.mib(peak));
         } catch (RuntimeException e) {
             if (OutOfMemoryClassifier.isOutOfMemory(e)) {
-                return new BatchSizeTuner.Probe(micro, false, ProcessMemory.peakResidentBytes(), false, "out of memory: " + e.getMessage());
+                return new BatchSizeTuner.Probe(micro, false, meter.peak(), false, "out of memory: " + firstLine(e.getMessage()));
             }
             throw e;
         }
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
     }
 }
