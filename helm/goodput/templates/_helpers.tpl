@@ -93,8 +93,8 @@ What the code does with them:
   /status: the status patch of every reconcile; /finalizers: update, which the OwnerReferencesPermissionEnforcement
   admission plugin requires to set blockOwnerDeletion on the owner references of what the operator creates.
 - pods: the trainer pods' informer, server-side apply (patch; create when the pod does not exist yet), delete.
-- configmaps (<job>-config), services (trainer metrics), persistentvolumeclaims (checkpoints; validation reads
-  named claims): server-side apply, informers, clean-up.
+- configmaps (<job>-config; the namespace's goodput-tuning-cache, one field manager per key), services (trainer
+  metrics), persistentvolumeclaims (checkpoints; validation reads named claims): server-side apply, informers, clean-up.
 - events: the operator records what it decided (core and events.k8s.io APIs).
 Nothing else: no Secrets, no wildcards.
 */}}

@@ -114,6 +114,8 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     private final EventRecorder events;
     /** Generation of each job whose ConfigMap, claim and Service this process has applied. */
     private final Map<ResourceID, Long> applied = new ConcurrentHashMap<>();
+    /** "namespace/key" of the tuning results this process has shared into the namespace's tuning cache. */
+    private final Set<String> shared = ConcurrentHashMap.newKeySet();
     private InformerEventSource<Pod, TrainingJob> pods;
     private ProgressPoller progress;
 
@@ -211,6 +213,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             wait = attemptEnded(job, before, status, generation, current, suspend, happened, client, fresh);
         }
         happened.forEach(e -> events.record(client, job, e));
+        shareTuning(client, job, status);
         if (pendingRelease(jobPods, status, released)) {
             wait = min(wait, RELEASE_DELAY);
         }
@@ -305,6 +308,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     /** A finished job: release what is recorded, then wait for ttlSecondsAfterFinished and delete the job. */
     private UpdateControl<TrainingJob> finished(TrainingJob job, TrainingJobStatus before, TrainingJobStatus status,
             KubernetesClient client, Collection<Pod> jobPods, Set<String> released, Context<TrainingJob> context) {
+        shareTuning(client, job, status);
         Duration wait = pendingRelease(jobPods, status, released) ? RELEASE_DELAY : null;
         Duration ttl = ttlLeft(job, status);
         if (ttl != null) {
@@ -324,6 +328,33 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             }
         }
         return write(job, before, status, wait, context);
+    }
+
+    /**
+     * A micro-batch the trainer tuned ({@code status.tunedBatch.source} "tuned", with its key) goes into the namespace's
+     * tuning cache ConfigMap {@link JobResources#TUNING_CACHE}, which every trainer pod mounts: the next job with the
+     * same key starts without probing (source "cache"). Once per key and process; server-side apply makes a repeat
+     * (after a restart) harmless. A failure only costs later jobs a tuning run: logged, tried again next reconcile.
+     */
+    private void shareTuning(KubernetesClient client, TrainingJob job, TrainingJobStatus status) {
+        var t = status.tunedBatch;
+        if (t == null || !"tuned".equals(t.source) || t.key == null || t.key.isBlank() || t.micro <= 0) {
+            return;
+        }
+        String ns = job.getMetadata().getNamespace();
+        if (!shared.add(ns + "/" + t.key)) {
+            return;
+        }
+        try {
+            client.resource(JobResources.tuningCacheEntry(ns, t.key, t.micro))
+                    .fieldManager(JobResources.tuningCacheFieldManager(t.key)).forceConflicts().serverSideApply();
+            LOG.infof("%s/%s: shared its tuned micro-batch %d as %s in ConfigMap %s", ns, job.getMetadata().getName(),
+                    t.micro, t.key, JobResources.TUNING_CACHE);
+        } catch (KubernetesClientException e) {
+            shared.remove(ns + "/" + t.key);
+            LOG.warnf("%s/%s: could not share its tuned micro-batch in ConfigMap %s: %s", ns,
+                    job.getMetadata().getName(), JobResources.TUNING_CACHE, e.getMessage());
+        }
     }
 
     /** Time left until a finished job is to be deleted, or null without ttlSecondsAfterFinished. */

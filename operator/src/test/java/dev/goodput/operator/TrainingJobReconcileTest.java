@@ -137,9 +137,15 @@ class TrainingJobReconcileTest {
         assertThat(c.getTerminationMessagePath()).isEqualTo("/dev/termination-log");
         Map<String, String> env = c.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
         assertThat(env).containsEntry("GOODPUT_CHECKPOINT_DIR", "/checkpoints").containsEntry("GOODPUT_METRICS_PORT", "9400")
-                .containsEntry("GOODPUT_JOB_UID", job.getMetadata().getUid()).containsEntry("GOODPUT_ATTEMPT", "1");
+                .containsEntry("GOODPUT_JOB_UID", job.getMetadata().getUid()).containsEntry("GOODPUT_ATTEMPT", "1")
+                .containsEntry("GOODPUT_TUNING_CACHE", "/etc/goodput-tuning-cache");
         assertThat(c.getVolumeMounts()).extracting(m -> m.getMountPath())
-                .contains("/etc/goodput", "/checkpoints", "/tmp");
+                .contains("/etc/goodput", "/checkpoints", "/tmp", "/etc/goodput-tuning-cache");
+        assertThat(c.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/etc/goodput-tuning-cache"))
+                .singleElement().satisfies(m -> assertThat(m.getReadOnly()).isTrue());
+        assertThat(spec.getVolumes()).filteredOn(v -> v.getConfigMap() != null
+                && "goodput-tuning-cache".equals(v.getConfigMap().getName()))
+                .singleElement().satisfies(v -> assertThat(v.getConfigMap().getOptional()).isTrue());
 
         // The stand-in has no entrypoint for the default image: the pod waits, and status says why.
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {

@@ -45,6 +45,12 @@ public final class JobResources {
     public static final String CONFIG_DIR = "/etc/goodput";
     public static final String JOB_FILE = "job.yaml";
     public static final String CHECKPOINT_DIR = "/checkpoints";
+    /** The namespace's shared tuning results (key → micro-batch), mounted optional and read-only into every trainer. */
+    public static final String TUNING_CACHE = "goodput-tuning-cache";
+    /** A sibling of the config mount, not inside it: a mount point inside a read-only ConfigMap volume can fail. */
+    public static final String TUNING_CACHE_DIR = "/etc/goodput-tuning-cache";
+    /** managed-by label of the tuning cache: it belongs to no job and outlives them all. */
+    public static final String TUNING_CACHE_MANAGED_BY = "goodput";
     public static final String TERMINATION_LOG = "/dev/termination-log";
     public static final int METRICS_PORT = 9400;
     public static final String GPU = "nvidia.com/gpu";
@@ -89,6 +95,36 @@ public final class JobResources {
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
                 .withOwnerReferences(owner(job)).endMetadata()
                 .addToData(JOB_FILE, jobYaml(job)).build();
+    }
+
+    /**
+     * One entry of the namespace's tuning cache ConfigMap {@value #TUNING_CACHE}: {@code key: "<micro>"}, labelled but
+     * owned by no job (the results outlive the jobs that found them). Applied with a field manager per key
+     * ({@link #tuningCacheFieldManager}), so each apply owns its entry only and never removes another.
+     */
+    public static ConfigMap tuningCacheEntry(String namespace, String key, int micro) {
+        return new ConfigMapBuilder().withNewMetadata().withName(TUNING_CACHE).withNamespace(namespace)
+                .addToLabels(Labels.MANAGED_BY, TUNING_CACHE_MANAGED_BY).endMetadata()
+                .addToData(key, String.valueOf(micro)).build();
+    }
+
+    /**
+     * The field manager that applies {@code key}'s entry: {@code goodput-tuning-cache/<key>} (a hash of the key when
+     * that would pass the 128-character limit). One manager for all keys would drop, on each apply, the entries it
+     * applied before and did not repeat; reading the ConfigMap to repeat them would need more RBAC than create/patch.
+     */
+    public static String tuningCacheFieldManager(String key) {
+        String m = TUNING_CACHE + "/" + key;
+        if (m.length() <= 128) {
+            return m;
+        }
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return TUNING_CACHE + "/sha256-" + java.util.HexFormat.of().formatHex(h, 0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -141,13 +177,19 @@ public final class JobResources {
                 env("GOODPUT_METRICS_PORT", String.valueOf(METRICS_PORT)),
                 env("GOODPUT_JOB_UID", job.getMetadata().getUid()),
                 env("GOODPUT_ATTEMPT", String.valueOf(attempt)),
-                env("GOODPUT_TERMINATION_LOG", TERMINATION_LOG));
+                env("GOODPUT_TERMINATION_LOG", TERMINATION_LOG),
+                env("GOODPUT_TUNING_CACHE", TUNING_CACHE_DIR));
 
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
         volumes.add(new VolumeBuilder().withName("config").withNewConfigMap()
                 .withName(Labels.configMapName(job.getMetadata().getName())).endConfigMap().build());
         mounts.add(new VolumeMountBuilder().withName("config").withMountPath(CONFIG_DIR).withReadOnly(true).build());
+        // Optional: the namespace's first tuning creates it; until then the folder is empty and the trainer probes.
+        volumes.add(new VolumeBuilder().withName("tuning-cache").withNewConfigMap().withName(TUNING_CACHE)
+                .withOptional(true).endConfigMap().build());
+        mounts.add(new VolumeMountBuilder().withName("tuning-cache").withMountPath(TUNING_CACHE_DIR).withReadOnly(true)
+                .build());
         volumes.add(new VolumeBuilder().withName("checkpoints").withNewPersistentVolumeClaim()
                 .withClaimName(checkpointClaim(job)).endPersistentVolumeClaim().build());
         mounts.add(new VolumeMountBuilder().withName("checkpoints").withMountPath(CHECKPOINT_DIR).build());

@@ -70,7 +70,7 @@ import java.util.regex.Pattern;
  *       LANG, TMPDIR. Output goes to {@code <podDir>/<container>.log}. Each process runs in its own session
  *       ({@code setsid}), so the whole tree can be killed like a container's.</li>
  *   <li><b>Volumes</b>: every volume is a folder: emptyDir under the pod folder; configMap/secret filled with their
- *       keys (or items); a persistentVolumeClaim is {@code <workDir>/claims/<namespace>/<claim>} and <em>outlives the
+ *       keys (or items; an optional configMap that is missing is an empty folder); a persistentVolumeClaim is {@code <workDir>/claims/<namespace>/<claim>} and <em>outlives the
  *       pod</em>, so a new pod of the same job sees its checkpoints; hostPath is the host path itself. Mounts are not
  *       namespaces: the stand-in <b>rewrites paths</b> instead. Every occurrence of a mount path (as a whole path
  *       prefix) in command, args, env values and workingDir becomes the folder, and the container's
@@ -673,6 +673,9 @@ public final class StandInKubelet implements AutoCloseable {
             Files.createDirectories(dir);
             if (v.getConfigMap() != null) {
                 ConfigMap cm = client.configMaps().inNamespace(ns).withName(v.getConfigMap().getName()).get();
+                if (cm == null && Boolean.TRUE.equals(v.getConfigMap().getOptional())) {
+                    cm = new ConfigMap(); // like a kubelet: an optional ConfigMap that is missing is an empty folder
+                }
                 if (cm == null) {
                     throw new ContainerError("ContainerCreating",
                             "MountVolume.SetUp failed for volume \"" + v.getName() + "\" : configmap \""
