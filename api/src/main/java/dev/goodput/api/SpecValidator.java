@@ -96,6 +96,9 @@ public final class SpecValidator {
                 p.add("spec.training.memoryBudget: " + e.getMessage());
             }
         }
+        if (t.batchMargin != null && !(t.batchMargin >= 0 && t.batchMargin <= 0.5)) {
+            p.add("spec.training.batchMargin: must be between 0 and 0.5 (a fraction of the largest micro-batch that fit), got " + t.batchMargin);
+        }
         if (t.referenceBatchSize != null && t.referenceBatchSize < 1) {
             p.add("spec.training.referenceBatchSize: must be >= 1, got " + t.referenceBatchSize);
         }

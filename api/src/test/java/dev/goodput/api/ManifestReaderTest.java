@@ -96,6 +96,7 @@ class ManifestReaderTest {
                 Arguments.of("path: /data", "path: \"\"", "spec.data.path: missing"),
                 Arguments.of("name: adamw", "name: lamb", "spec.training.optimizer.name: unknown optimizer 'lamb'"),
                 Arguments.of("epochs: 2", "maxDuration: soon", "spec.training.maxDuration"),
+                Arguments.of("epochs: 2", "epochs: 2\n    batchMargin: 0.7", "spec.training.batchMargin: must be between 0 and 0.5"),
                 Arguments.of("kind: TrainingJob", "kind: Job", "kind: expected TrainingJob"));
     }
 

@@ -73,7 +73,6 @@ public final class TrainerRun {
     /** Default time between SIGTERM and SIGKILL when the manifest does not say (Kubernetes' default). */
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
     /** Safety margin below the largest micro-batch that fit, against memory that varies between steps. */
-    static final double BATCH_MARGIN = 0.10;
     static final int MAX_PROBES = 8;
     /** Grace left below which a preempted run skips its report (rendering the charts takes about 2 s). */
     static final Duration REPORT_GRACE = Duration.ofSeconds(8);
@@ -271,22 +270,23 @@ public final class TrainerRun {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
             return BatchChoice.fixed(t.globalBatchSize, "auto");
         }
-        tuningKey = TuningKey.of(spec.model, example, precision(t.precision, devices.gpu()), devices.type(), budget).text();
+        double margin = t.batchMargin == null ? TuningKey.DEFAULT_MARGIN : t.batchMargin;
+        TuningKey key = TuningKey.of(spec.model, example, precision(t.precision, devices.gpu()), devices.type(), budget, margin);
+        tuningKey = key.text();
         TuningCache cache = TuningCache.fromEnvironment();
-        OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(TuningKey.of(spec.model, example,
-                precision(t.precision, devices.gpu()), devices.type(), budget));
+        OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(key);
         if (cached.isPresent()) {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + tuningKey + "), no probes");
             return BatchChoice.forMicro(t.globalBatchSize, cached.getAsInt(), "cache");
         }
         progress.phase("Tuning");
-        BatchSizeTuner.Result r = new BatchSizeTuner(budget, BATCH_MARGIN, MAX_PROBES)
+        BatchSizeTuner.Result r = new BatchSizeTuner(budget, margin, MAX_PROBES)
                 .tune(t.globalBatchSize, new MemoryProbe(manager, spec.model, example, classes, 3, meter));
         for (BatchSizeTuner.Probe p : r.probes()) {
             out.printf("tuning: micro-batch %4d %s (%s)%n", p.micro(), p.fits() ? "fits" : "does not fit", p.note());
         }
         out.printf(Locale.ROOT, "tuning: largest fit %d, chosen %d with a %.0f%% margin, %d probes in %.1fs, budget %d MiB%n",
-                r.largestFit(), r.micro(), BATCH_MARGIN * 100, r.probesRun(), r.seconds(), budget >> 20);
+                r.largestFit(), r.micro(), margin * 100, r.probesRun(), r.seconds(), budget >> 20);
         return BatchChoice.forMicro(t.globalBatchSize, r.micro(), "tuned");
     }
 

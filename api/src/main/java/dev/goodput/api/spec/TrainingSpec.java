@@ -46,6 +46,11 @@ public class TrainingSpec {
     @JsonPropertyDescription("Memory the batch tuner may use on CPU, e.g. 4Gi; default: the container limit.")
     public String memoryBudget;
 
+    @Min(0)
+    @Max(0.5)
+    @JsonPropertyDescription("batchSize auto: the fraction below the largest micro-batch that fit that the tuner keeps free (default 0.10), for memory that grows during a long run.")
+    public Double batchMargin = 0.10;
+
     @Min(1)
     @JsonPropertyDescription("Batch size the learning rate was chosen for; lr scales linearly with globalBatchSize / referenceBatchSize.")
     public Integer referenceBatchSize;

@@ -93,6 +93,8 @@ class TrainingJobCrdApiServerTest {
                 .contains("spec.training.epochs").contains("should be greater than or equal to 1");
         assertThat(refused(client, manifest("bad-precision", "epochs: 1\nprecision: fp8\n")).getMessage())
                 .contains("spec.training.precision");
+        assertThat(refused(client, manifest("bad-margin", "epochs: 1\nbatchMargin: 0.8\n")).getMessage())
+                .contains("spec.training.batchMargin").contains("should be less than or equal to 0.5");
         // Strict field validation, as kubectl does by default: a typo is an error, not a silently pruned field.
         assertThat(refused(client, manifest("unknown-field", "epochs: 1\nepoch: 3\n")).getMessage())
                 .contains("unknown field \"spec.training.epoch\"");

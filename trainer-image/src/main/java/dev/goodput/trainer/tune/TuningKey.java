@@ -7,15 +7,21 @@ import java.util.Locale;
 /**
  * What a tuned micro-batch depends on: the model and its size, the input shape, the precision, the device type and the
  * memory budget. Jobs with the same key can reuse one tuning result. The text form is a valid ConfigMap key
- * ({@code [-._a-zA-Z0-9]+}), so the operator can keep results in a ConfigMap and mount it as a folder of files.
+ * ({@code [-._a-zA-Z0-9]+}), so the operator can keep results in a ConfigMap and mount it as a folder of files. The
+ * safety margin is part of the key only when it differs from the default, so that keys of default jobs stay short.
  */
-public record TuningKey(String model, Shape example, String precision, String device, long budgetBytes) {
+public record TuningKey(String model, Shape example, String precision, String device, long budgetBytes, double margin) {
+    public static final double DEFAULT_MARGIN = 0.10;
 
-    public static TuningKey of(ModelSpec m, Shape example, String precision, String device, long budgetBytes) {
+    public TuningKey(String model, Shape example, String precision, String device, long budgetBytes) {
+        this(model, example, precision, device, budgetBytes, DEFAULT_MARGIN);
+    }
+
+    public static TuningKey of(ModelSpec m, Shape example, String precision, String device, long budgetBytes, double margin) {
         StringBuilder model = new StringBuilder(m.architecture);
         if (m.width != null) model.append("-w").append(m.width);
         if (m.hiddenLayers != null) model.append("-h").append(String.join("x", m.hiddenLayers.stream().map(String::valueOf).toList()));
-        return new TuningKey(model.toString(), example, precision, device, budgetBytes);
+        return new TuningKey(model.toString(), example, precision, device, budgetBytes, margin);
     }
 
     /** e.g. {@code cnn-w32.1x28x28.fp32.cpu.1468006400}. */
@@ -25,6 +31,8 @@ public record TuningKey(String model, Shape example, String precision, String de
             if (i > 0) shape.append('x');
             shape.append(example.get(i));
         }
-        return String.join(".", model, shape, precision, device, String.valueOf(budgetBytes)).toLowerCase(Locale.ROOT);
+        String text = String.join(".", model, shape, precision, device, String.valueOf(budgetBytes));
+        if (Math.round(margin * 100) != Math.round(DEFAULT_MARGIN * 100)) text += ".m" + Math.round(margin * 100);
+        return text.toLowerCase(Locale.ROOT);
     }
 }

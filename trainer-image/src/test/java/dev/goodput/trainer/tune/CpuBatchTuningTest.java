@@ -31,7 +31,10 @@ class CpuBatchTuningTest {
             probe.run(8); // warm libtorch's allocator and the JIT so the baseline is steady
             long budget = ProcessMemory.residentBytes() + 300 * MIB;
 
-            BatchSizeTuner.Result r = new BatchSizeTuner(budget, 0.10, 8).tune(4096, probe);
+            // The margin is 5 % here (batchMargin: 0.05): with the default 10 % the chosen size is 90 % of the largest
+            // fit the search found by construction, so "within 10 % of the brute-force maximum" would only hold when
+            // the search lands on that maximum exactly, which the resident set's noise of a few MiB does not allow.
+            BatchSizeTuner.Result r = new BatchSizeTuner(budget, 0.05, 8).tune(4096, probe);
             assertThat(r.probesRun()).isLessThanOrEqualTo(8);
             assertThat(r.largestFit()).isGreaterThan(16);
 
@@ -44,8 +47,10 @@ class CpuBatchTuningTest {
             }
             System.out.printf("budget %d MiB: tuner largest fit %d, chosen %d in %d probes (%.1fs); brute force largest fit %d%n",
                     budget / MIB, r.largestFit(), r.micro(), r.probesRun(), r.seconds(), bruteMax);
+            // The search itself: within its bisection stop (1/64) and one 2 % brute-force step of the true maximum.
+            assertThat(r.largestFit()).isGreaterThanOrEqualTo((int) Math.floor(bruteMax * 0.96));
+            assertThat(r.micro()).isEqualTo((int) Math.ceil(r.largestFit() * 0.95));
             assertThat(r.micro()).isGreaterThanOrEqualTo((int) Math.floor(bruteMax * 0.9)).isLessThanOrEqualTo(bruteMax);
-
         }
     }
 
