@@ -25,6 +25,9 @@ class PromQlTest {
         assertThat(AllowedMetrics.allows("goodput_trainer_checkpoint_seconds_count")).isTrue();
         assertThat(AllowedMetrics.allows("goodput_trainer_loss_sum")).isFalse();
         assertThat(AllowedMetrics.allows("goodput_trainer_loss")).isTrue();
-        assertThat(AllowedMetrics.allows("node_gpu_hourly_cost")).isFalse();
+        assertThat(AllowedMetrics.allows("goodput_trainer_nonexistent")).isFalse();
+        // OpenCost's per-node prices are allowed; its other series are not used by the dashboards.
+        assertThat(AllowedMetrics.allows("node_gpu_hourly_cost")).isTrue();
+        assertThat(AllowedMetrics.allows("node_ram_hourly_cost")).isFalse();
     }
 }

@@ -147,6 +147,11 @@ public final class TrainerRun {
         DeviceSelection devices = DeviceSelection.select(spec.resources == null ? null : spec.resources.gpus,
                 System.getenv("CUDA_VISIBLE_DEVICES"), engine.getGpuCount());
         if (devices.note() != null) out.println(devices.note());
+        // What the pod holds, for per-node prices: the GPUs it was given are billed whether or not the engine sees them;
+        // the JVM's CPU count honours the container's limit (cgroup cpu.max).
+        metrics.cpus.set(cpus);
+        metrics.gpus.set(spec.resources != null && spec.resources.gpus != null ? spec.resources.gpus
+                : devices.gpu() ? devices.devices().size() : 0);
         String device = devices.type();
         long seed = t.seed == null ? 42 : t.seed;
         progress = new RunProgress(seed);

@@ -1,5 +1,6 @@
 package dev.goodput.operator.metrics;
 
+import dev.goodput.api.metrics.MetricNames;
 import dev.goodput.api.status.Badput;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -40,20 +41,19 @@ import java.util.function.ToDoubleFunction;
  */
 @Singleton
 public class OperatorMetrics {
-    public static final String INFO = "goodput_trainingjob_info";
-    public static final String PHASE = "goodput_trainingjob_phase";
-    public static final String COST = "goodput_trainingjob_cost_dollars";
-    public static final String GPU_SECONDS = "goodput_trainingjob_gpu_seconds";
-    public static final String PREEMPTIONS = "goodput_trainingjob_preemptions";
-    public static final String FAILURES = "goodput_trainingjob_failures";
-    public static final String TIME_TO_TARGET = "goodput_trainingjob_time_to_target_seconds";
-    public static final String COST_TO_TARGET = "goodput_trainingjob_cost_to_target_dollars";
-    public static final String GOODPUT_SECONDS = "goodput_trainingjob_goodput_seconds";
-    public static final String BADPUT_SECONDS = "goodput_trainingjob_badput_seconds";
-    public static final String BADPUT_COST = "goodput_trainingjob_badput_cost_dollars";
+    public static final String INFO = MetricNames.JOB_INFO;
+    public static final String PHASE = MetricNames.JOB_PHASE;
+    public static final String COST = MetricNames.JOB_COST;
+    public static final String GPU_SECONDS = MetricNames.JOB_GPU_SECONDS;
+    public static final String PREEMPTIONS = MetricNames.JOB_PREEMPTIONS;
+    public static final String FAILURES = MetricNames.JOB_FAILURES;
+    public static final String TIME_TO_TARGET = MetricNames.JOB_TIME_TO_TARGET;
+    public static final String COST_TO_TARGET = MetricNames.JOB_COST_TO_TARGET;
+    public static final String GOODPUT_SECONDS = MetricNames.JOB_GOODPUT_SECONDS;
+    public static final String BADPUT_SECONDS = MetricNames.JOB_BADPUT_SECONDS;
+    public static final String BADPUT_COST = MetricNames.JOB_BADPUT_COST;
     /** Every name this class exports. */
-    public static final List<String> NAMES = List.of(INFO, PHASE, COST, GPU_SECONDS, PREEMPTIONS, FAILURES,
-            TIME_TO_TARGET, COST_TO_TARGET, GOODPUT_SECONDS, BADPUT_SECONDS, BADPUT_COST);
+    public static final List<String> NAMES = MetricNames.OPERATOR;
     /** Phases that always have a series (0 or 1); any other phase a job reports gets one too. */
     public static final List<String> PHASES = List.of("Pending", "Tuning", "Running", "Checkpointing", "Preempted",
             "Suspended", "Succeeded", "Failed");

@@ -168,16 +168,4 @@ class OperatorMetricsTest {
         assertThat(byName.keySet()).containsExactlyInAnyOrderElementsOf(OperatorMetrics.NAMES);
         assertThat(byName).containsEntry(OperatorMetrics.BADPUT_SECONDS, 6).containsEntry(OperatorMetrics.INFO, 1);
     }
-
-    @Test
-    void theHelmTestsAllowExactlyTheNamesExported() throws Exception {
-        // helm/src/test/.../AllowedMetrics.java lists what dashboards may query; it cannot depend on this module, so
-        // this keeps its operator list equal to what the code exports.
-        String allowed = Files.readString(Path.of("..", "helm", "src", "test", "java", "dev", "goodput", "helm",
-                "AllowedMetrics.java"));
-        Set<String> listed = new HashSet<>();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"(goodput_trainingjob_[a-z_]+)\"").matcher(allowed);
-        while (m.find()) listed.add(m.group(1));
-        assertThat(listed).containsExactlyInAnyOrderElementsOf(OperatorMetrics.NAMES);
-    }
 }

@@ -94,6 +94,14 @@ class MetricsEndpointTest {
         assertThat(m.has("goodput_trainer_checkpoint_seconds")).isTrue();
         assertThat(m.has("goodput_trainer_checkpoint_bytes")).isTrue();
         assertThat(value(m, "goodput_trainer_memory_bytes", "goodput_trainer_memory_bytes")).isGreaterThan(50e6);
+        assertThat(value(m, "goodput_trainer_gpus", "goodput_trainer_gpus")).isZero();
+        assertThat(value(m, "goodput_trainer_cpus", "goodput_trainer_cpus")).isEqualTo(Runtime.getRuntime().availableProcessors());
+        // Exactly the names the dashboards may use (MetricNames.TRAINER): the scrape names counters without _total.
+        List<String> families = new ArrayList<>();
+        m.fields().forEachRemaining(f -> families.add(f.getValue().get("type").asText().equals("counter")
+                ? f.getKey() + "_total" : f.getKey()));
+        assertThat(families).containsExactlyInAnyOrderElementsOf(dev.goodput.api.metrics.MetricNames.TRAINER);
+        dev.goodput.api.metrics.MetricNames.TRAINER_HISTOGRAMS.forEach(h -> assertThat(m.get(h).get("type").asText()).isEqualTo("histogram"));
 
         JsonNode p = JSON.readTree(progress.get(0));
         assertThat(p.get("phase").asText()).isEqualTo("Running");
