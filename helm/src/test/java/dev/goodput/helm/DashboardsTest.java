@@ -106,7 +106,9 @@ class DashboardsTest {
         assertThat(problems).isEmpty();
         // The dashboards are about both sides: the operator's accounting and the trainers' throughput.
         assertThat(used).contains("goodput_trainingjob_cost_dollars", "goodput_trainer_samples_total",
-                "goodput_trainer_step_seconds_sum", "goodput_trainer_data_wait_ratio");
+                "goodput_trainer_step_seconds_sum", "goodput_trainer_data_wait_ratio",
+                "goodput_trainingjob_goodput_seconds", "goodput_trainingjob_badput_seconds",
+                "goodput_trainingjob_badput_cost_dollars", "node_gpu_hourly_cost", "node_cpu_hourly_cost");
     }
 
     @Test

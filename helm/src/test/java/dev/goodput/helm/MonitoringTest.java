@@ -61,10 +61,16 @@ class MonitoringTest {
         JsonNode ep = pm.at("/spec/podMetricsEndpoints/0");
         assertThat(ep.at("/port").asText()).isEqualTo("metrics");
         assertThat(ep.at("/path").asText()).isEqualTo("/metrics");
-        assertThat(Manifests.list(ep.at("/relabelings"))).anySatisfy(r -> {
-            assertThat(Manifests.texts(r.at("/sourceLabels"))).containsExactly("__meta_kubernetes_pod_label_goodput_dev_job");
-            assertThat(r.at("/targetLabel").asText()).isEqualTo("job");
-        });
+        // The labels the dashboards join on (DashboardsOnPrometheusTest labels its trainer targets the same way):
+        // job and attempt from the pod's labels, node for OpenCost's per-node prices.
+        java.util.Map<String, String> relabel = new java.util.TreeMap<>();
+        for (JsonNode r : Manifests.list(ep.at("/relabelings"))) {
+            relabel.put(String.join(",", Manifests.texts(r.at("/sourceLabels"))), r.at("/targetLabel").asText());
+        }
+        assertThat(relabel).containsExactlyInAnyOrderEntriesOf(java.util.Map.of(
+                "__meta_kubernetes_pod_label_goodput_dev_job", "job",
+                "__meta_kubernetes_pod_label_goodput_dev_attempt", "attempt",
+                "__meta_kubernetes_pod_node_name", "node"));
 
         JsonNode scoped = Helm.render("--api-versions", PROMETHEUS_OPERATOR, "--set", "watchNamespaces={team-a,team-b}")
                 .one("PodMonitor");
