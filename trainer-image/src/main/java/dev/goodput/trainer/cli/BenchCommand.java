@@ -65,6 +65,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--assemble-per-step", description = "Assemble each host batch (normalise, copy) inside the timed step")
     boolean assemblePerStep;
 
+    @Option(names = "--profile", description = "Write libtorch's operator profile of the timed steps (Chrome trace JSON) to this file")
+    String profile;
+
     @Override
     public Integer call() throws Exception {
         if (batch < 1 || steps < 1 || warmup < 0 || threads < 1) {
@@ -117,7 +120,10 @@ final class BenchCommand implements Callable<Integer> {
             long start = 0;
             float lossSum = 0;
             for (int step = 0; step < warmup + steps; step++) {
-                if (step == warmup) start = System.nanoTime();
+                if (step == warmup) {
+                    if (profile != null) JniUtils.startProfile(false, true, false);
+                    start = System.nanoTime();
+                }
                 int slot = step % Math.max(1, perEpoch);
                 // As TrainingLoop.step: per-step seed, then one NDScope around the whole step.
                 JniUtils.setSeed(EpochOrder.mix(seed, step));
@@ -133,6 +139,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             timedNanos = System.nanoTime() - start;
+            if (profile != null) JniUtils.stopProfile(profile);
             if (!Float.isFinite(lossSum)) {
                 System.err.println("bench: loss is not finite");
                 return ExitCodes.CONFIG_ERROR;
