@@ -28,15 +28,17 @@ OUT = "trainer-image/src/main/resources/dev/goodput/trainer/optim/fused_adamw.pt
 class FusedAdamW(torch.nn.Module):
     def forward(self, params: List[Tensor], grads: List[Tensor], exp_avgs: List[Tensor], exp_avg_sqs: List[Tensor],
                 hyper: List[float]) -> Tensor:
+        # The kernel's scalars live with the parameters: its CUDA version reads them on the device.
+        device = params[0].device if len(params) > 0 else torch.device("cpu")
         with torch.no_grad():
             # The kernel reads the step count from a float32 tensor per parameter (torch.optim keeps one each);
             # all parameters share the count, so one tensor serves them all.
-            step = torch.full([1], hyper[0], dtype=torch.float32)
+            step = torch.full([1], hyper[0], dtype=torch.float32, device=device)
             steps = [step for _ in range(len(params))]
             scale: Optional[Tensor] = None
             if hyper[6] != 1.0:
                 # The kernel divides the gradients by grad_scale (it exists to undo loss scaling).
-                scale = torch.full([1], 1.0 / hyper[6], dtype=torch.float32)
+                scale = torch.full([1], 1.0 / hyper[6], dtype=torch.float32, device=device)
             torch._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=hyper[1], beta1=hyper[2],
                                 beta2=hyper[3], weight_decay=hyper[4], eps=hyper[5], amsgrad=False, maximize=False,
                                 grad_scale=scale, found_inf=None)
