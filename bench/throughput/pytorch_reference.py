@@ -103,6 +103,7 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--fused", action="store_true", help="AdamW(fused=True) instead of the default implementation")
+    ap.add_argument("--profile", help="write torch.profiler's operator trace of the timed steps (Chrome trace JSON) here")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -125,6 +126,9 @@ def main():
     start = 0.0
     for step in range(a.warmup + a.steps):
         if step == a.warmup:
+            if a.profile:
+                prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True)
+                prof.__enter__()
             start = time.perf_counter()
         xb, yb = batches[step % pool]
         xt, yt = torch.from_numpy(xb), torch.from_numpy(yb)
@@ -134,6 +138,9 @@ def main():
         opt.zero_grad()
         loss_sum += loss.item()
     seconds = time.perf_counter() - start
+    if a.profile:
+        prof.__exit__(None, None, None)
+        prof.export_chrome_trace(a.profile)
     if not np.isfinite(loss_sum):
         raise SystemExit("loss is not finite")
     print(json.dumps({"impl": "pytorch", "model": a.model, "batch": a.batch, "threads": a.threads, "steps": a.steps,

@@ -100,6 +100,15 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def image_jvm_options():
+    """The JVM options of the CPU image's ENTRYPOINT (those between "java" and "-jar"): the trainer is measured as the
+    image runs it."""
+    with open(os.path.join(ROOT, "trainer-image", "Dockerfile.cpu")) as f:
+        entry = next(line for line in f if line.startswith("ENTRYPOINT"))
+    argv = json.loads(entry[len("ENTRYPOINT"):])
+    return argv[1:argv.index("-jar")]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only MLP b128, CNN b128, ResNet-20 b32 at 2 threads")
@@ -114,7 +123,8 @@ def main():
     ap.add_argument("--retries", type=int, default=6, help="repetitions re-measured (per row) when others used the CPUs during them")
     ap.add_argument("--jar", default=os.path.join(HERE, "target", "goodput-trainer.jar"))
     ap.add_argument("--java", default="java")
-    ap.add_argument("--java-opts", default="", help="extra JVM options for the trainer")
+    ap.add_argument("--java-opts", default=" ".join(image_jvm_options()),
+                    help="JVM options for the trainer (default: those of trainer-image/Dockerfile.cpu's ENTRYPOINT)")
     ap.add_argument("--python", default=os.path.join(ROOT, "bench", ".venv", "bin", "python"))
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="environment for both sides, e.g. OMP_WAIT_POLICY=PASSIVE")
     ap.add_argument("--out", default=None, help="results file (default bench/results/throughput-<date>.md)")

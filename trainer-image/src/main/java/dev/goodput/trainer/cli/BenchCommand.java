@@ -19,10 +19,10 @@ import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.HostBatch;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.loop.GradientAccumulator;
+import dev.goodput.trainer.loop.StagingBuffers;
 import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.TrainableParameter;
-import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
  * {@code trainer bench}: steady-state training throughput of the trainer's own step (the same calls, in the same order,
  * as TrainingLoop.step with fp32, no accumulation, no clipping), for comparison with bench/throughput/pytorch_reference.py.
  * Host batches are assembled before the clock starts (both sides do the same), so the figure is the compute of a step:
- * host batch to NDArray, forward, loss, backward, gradient handles, AdamW, zeroed gradients, the step's NDScope closed.
+ * host batch into the staging buffers, forward, loss, backward, AdamW, zeroed gradients, the step's NDScope closed.
  * Prints one JSON line.
  */
 @Command(name = "bench", description = "Times steady-state training steps of a model on Fashion-MNIST; prints one JSON line.")
@@ -64,6 +64,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--assemble-per-step", description = "Assemble each host batch (normalise, copy) inside the timed step")
     boolean assemblePerStep;
+
+    @Option(names = "--profile", description = "Write libtorch's operator profile of the timed steps (Chrome trace JSON) to this file")
+    String profile;
 
     @Override
     public Integer call() throws Exception {
@@ -114,18 +117,22 @@ final class BenchCommand implements Callable<Integer> {
             GradientAccumulator gradients = new GradientAccumulator(block, new ParameterStore(manager, false));
             AdamW optimizer = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01);
             double lr = 1e-3;
+            StagingBuffers staging = new StagingBuffers();
             long start = 0;
             float lossSum = 0;
             for (int step = 0; step < warmup + steps; step++) {
-                if (step == warmup) start = System.nanoTime();
+                if (step == warmup) {
+                    if (profile != null) JniUtils.startProfile(false, true, false);
+                    start = System.nanoTime();
+                }
                 int slot = step % Math.max(1, perEpoch);
                 // As TrainingLoop.step: per-step seed, then one NDScope around the whole step.
                 JniUtils.setSeed(EpochOrder.mix(seed, step));
                 try (NDScope scope = new NDScope()) {
                     HostBatch hb = assemblePerStep ? assembler.assemble(order, slot * batch, batch, 0, false)
                             : batches[step % pool];
-                    NDArray x = manager.create(FloatBuffer.wrap(hb.x()), inputShape);
-                    NDArray y = manager.create(hb.y());
+                    NDArray x = staging.features(manager, hb, inputShape);
+                    NDArray y = staging.labels(manager, hb);
                     lossSum += gradients.forwardBackward(x, y, 1f);
                     List<TrainableParameter> params = gradients.gradients();
                     optimizer.step(params, lr, 1f);
@@ -133,6 +140,7 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             timedNanos = System.nanoTime() - start;
+            if (profile != null) JniUtils.stopProfile(profile);
             if (!Float.isFinite(lossSum)) {
                 System.err.println("bench: loss is not finite");
                 return ExitCodes.CONFIG_ERROR;

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.cli;
 
+import dev.goodput.trainer.runtime.NativeHeap;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,7 @@ public final class TrainerCli implements Runnable {
     public static void main(String[] args) {
         // The trainer never downloads anything: libtorch ships in the jar (or the image), models are built here.
         if (System.getProperty("ai.djl.offline") == null) System.setProperty("ai.djl.offline", "true");
+        NativeHeap.retainFreedMemory();
         System.exit(new CommandLine(new TrainerCli()).execute(args));
     }
 }

@@ -11,7 +11,6 @@ import ai.djl.training.ParameterStore;
 import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.HostBatch;
-import java.nio.FloatBuffer;
 
 /** Accuracy and mean cross-entropy on the test split, in inference mode (BN running stats, no dropout, no grad). */
 public final class Evaluator {
@@ -32,13 +31,14 @@ public final class Evaluator {
         ExampleSet set = test.examples();
         long correct = 0;
         double lossSum = 0;
+        StagingBuffers staging = new StagingBuffers();
         for (int from = 0; from < set.size(); from += batch) {
             int n = Math.min(batch, set.size() - from);
             HostBatch hb = test.assemble(null, from, n, 0, false);
             try (NDScope scope = new NDScope()) {
-                NDArray x = manager.create(FloatBuffer.wrap(hb.x()), inputShape(set, n));
+                NDArray x = staging.features(manager, hb, inputShape(set, n));
                 if (inputType != DataType.FLOAT32) x = x.toType(inputType, false);
-                NDArray y = manager.create(hb.y());
+                NDArray y = staging.labels(manager, hb);
                 NDArray logits = block.forward(ps, new NDList(x), false).singletonOrThrow();
                 correct += logits.argMax(1).eq(y).sum().getLong();
                 lossSum += Losses.crossEntropy(logits, y).getFloat() * n;

@@ -26,6 +26,7 @@ public final class GradientAccumulator implements GradientSource {
     private final Block block;
     private final ParameterStore parameterStore;
     private final List<Pair<String, Parameter>> trainable = new ArrayList<>();
+    private List<TrainableParameter> handles;
 
     public GradientAccumulator(Block block, ParameterStore parameterStore) {
         this.block = block;
@@ -60,15 +61,25 @@ public final class GradientAccumulator implements GradientSource {
         }
     }
 
-    /** The trainable parameters with handles to their gradients (handles close with the caller's NDScope). */
+    /**
+     * The trainable parameters with handles to their gradients. libtorch accumulates into and zeroes a gradient in
+     * place, so the handles fetched after the first backward serve every later step; fetching them each step cost
+     * native calls and NDArrays per parameter. This relies on the parameters' arrays never being replaced (checkpoints
+     * restore into them). The handles belong to this accumulator, not to the caller's NDScope: do not close them.
+     */
     @Override
     public List<TrainableParameter> gradients() {
-        List<TrainableParameter> params = new ArrayList<>(trainable.size());
-        for (Pair<String, Parameter> p : trainable) {
-            NDArray value = p.getValue().getArray();
-            params.add(new TrainableParameter(p.getKey(), value, value.getGradient()));
+        if (handles == null) {
+            List<TrainableParameter> fetched = new ArrayList<>(trainable.size());
+            for (Pair<String, Parameter> p : trainable) {
+                NDArray value = p.getValue().getArray();
+                NDArray gradient = value.getGradient();
+                NDScope.unregister(gradient);
+                fetched.add(new TrainableParameter(p.getKey(), value, gradient));
+            }
+            handles = List.copyOf(fetched);
         }
-        return params;
+        return handles;
     }
 
     @Override

@@ -25,7 +25,6 @@ import dev.goodput.trainer.optim.TrainableParameter;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.precision.LossScaler;
 import ai.djl.ndarray.types.DataType;
-import java.nio.FloatBuffer;
 import java.util.List;
 
 /**
@@ -52,6 +51,7 @@ public final class TrainingLoop {
     private final ProgressListener listener;
     private final ThroughputMeter meter = new ThroughputMeter();
     private final LossScaler scaler;
+    private final StagingBuffers staging = new StagingBuffers();
 
     public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED }
 
@@ -143,9 +143,9 @@ public final class TrainingLoop {
                 loaded = pipeline.next();
                 long c0 = System.nanoTime();
                 waitNanos += c0 - w0;
-                NDArray x = manager.create(FloatBuffer.wrap(loaded.batch().x()), Evaluator.inputShape(set, loaded.batch().size()));
+                NDArray x = staging.features(manager, loaded.batch(), Evaluator.inputShape(set, loaded.batch().size()));
                 if (scaler != null) x = x.toType(DataType.FLOAT16, false);
-                NDArray y = manager.create(loaded.batch().y());
+                NDArray y = staging.labels(manager, loaded.batch());
                 lossSum += gradients.forwardBackward(x, y, scaler == null ? 1f : (float) scaler.scale());
                 computeNanos += System.nanoTime() - c0;
             }

@@ -4,47 +4,52 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
-import ai.djl.pytorch.jni.JniUtils;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * AdamW (Loshchilov and Hutter) with PyTorch's semantics, updated in place by one native call per parameter. The
- * native kernel folds bias correction into the step size and adds eps to sqrt(v) uncorrected; passing
- * eps * sqrt(1 - beta2^t) makes the result equal torch.optim.AdamW's.
+ * AdamW (Loshchilov and Hutter) with torch.optim.AdamW's semantics (weight decay lr * wd * w, bias-corrected m and v,
+ * eps added to the corrected sqrt(v)), all parameters updated in place by one call to libtorch's fused kernel. The
+ * state is m and v by parameter name plus the step count, as checkpoints store it.
  */
 public final class AdamW implements Optimizer {
     private final NDManager manager;
-    private final float beta1;
-    private final float beta2;
-    private final float eps;
-    private final float weightDecay;
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final FusedAdamWKernel kernel;
     private final Map<String, NDArray> mean = new LinkedHashMap<>();
     private final Map<String, NDArray> variance = new LinkedHashMap<>();
     private long t;
 
     public AdamW(NDManager manager, double beta1, double beta2, double eps, double weightDecay) {
         this.manager = manager;
-        this.beta1 = (float) beta1;
-        this.beta2 = (float) beta2;
-        this.eps = (float) eps;
-        this.weightDecay = (float) weightDecay;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.kernel = new FusedAdamWKernel(manager);
     }
 
+    /** As {@link Optimizer#step}; when {@code gradScale} is not 1 the gradients are left scaled by it. */
     @Override
     public void step(List<TrainableParameter> params, double lr, float gradScale) {
         t++;
-        double bc1 = 1 - Math.pow(beta1, t);
-        double bc2 = 1 - Math.pow(beta2, t);
-        float stepSize = (float) (lr * Math.sqrt(bc2) / bc1);
-        float epsHat = (float) (eps * Math.sqrt(bc2));
-        for (TrainableParameter p : params) {
-            NDArray m = mean.computeIfAbsent(p.name(), k -> zerosLike(p.value()));
-            NDArray v = variance.computeIfAbsent(p.name(), k -> zerosLike(p.value()));
-            JniUtils.adamUpdate((PtNDArray) p.value(), (PtNDArray) p.gradient(), (PtNDArray) m, (PtNDArray) v,
-                    (float) lr, stepSize, weightDecay, gradScale, -1f, beta1, beta2, epsHat, true);
+        int n = params.size();
+        PtNDArray[] values = new PtNDArray[n];
+        PtNDArray[] grads = new PtNDArray[n];
+        PtNDArray[] m = new PtNDArray[n];
+        PtNDArray[] v = new PtNDArray[n];
+        for (int i = 0; i < n; i++) {
+            TrainableParameter p = params.get(i);
+            values[i] = (PtNDArray) p.value();
+            grads[i] = (PtNDArray) p.gradient();
+            m[i] = (PtNDArray) mean.computeIfAbsent(p.name(), k -> zerosLike(p.value()));
+            v[i] = (PtNDArray) variance.computeIfAbsent(p.name(), k -> zerosLike(p.value()));
         }
+        kernel.update(values, grads, m, v, t, lr, beta1, beta2, weightDecay, eps, gradScale);
     }
 
     private NDArray zerosLike(NDArray value) {

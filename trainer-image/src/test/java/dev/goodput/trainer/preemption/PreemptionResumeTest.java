@@ -35,8 +35,12 @@ class PreemptionResumeTest {
         String[] periodic = {"--set", "spec.checkpoint.interval=1s"};
 
         Path reference = dir.resolve("reference");
+        long trainingMillis;
         try (TrainerProcess p = TrainerProcess.start(manifest, reference, dir.resolve("ref-term.json"), periodic)) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> p.printed("model cnn:"));
+            long start = System.nanoTime();
             assertThat(p.waitFor(180)).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.FINISHED);
+            trainingMillis = (System.nanoTime() - start) / 1_000_000;
         }
         String expected = finalParametersHash(reference);
 
@@ -48,7 +52,9 @@ class PreemptionResumeTest {
             Path term = dir.resolve("term-" + attempt + ".json");
             try (TrainerProcess p = TrainerProcess.start(manifest, resumed, term, periodic)) {
                 await().atMost(Duration.ofSeconds(60)).until(() -> p.printed("model cnn:"));
-                Thread.sleep(300 + random.nextInt(1500));
+                // Signal after 4-14 % of the uninterrupted run's training time, whatever the machine's speed: at most
+                // 56 % of the run is done after four interruptions, so all of them land before it finishes.
+                Thread.sleep(trainingMillis * (4 + random.nextInt(11)) / 100);
                 long before = latestStep(resumed);
                 if (kill) {
                     p.sigkill();
