@@ -6,12 +6,15 @@ MVN ?= mvn -B -q
 TRAINER_JAR := trainer-image/target/goodput-trainer.jar
 DATASET := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DEMO_DIR := goodput-runs/demo
+# As the trainer image runs it: C1 only, so the JIT's optimising compiler does not take a core from libtorch's
+# threads while training starts (bench/README.md).
+TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
 
 .PHONY: demo test build trainer deps clean gpu-carry
 
 demo: $(DATASET) trainer
 	rm -rf $(DEMO_DIR)
-	java -jar $(TRAINER_JAR) run examples/fashion-mnist.yaml --checkpoint-dir $(DEMO_DIR)
+	java $(TRAINER_JAVA_OPTS) -jar $(TRAINER_JAR) run examples/fashion-mnist.yaml --checkpoint-dir $(DEMO_DIR)
 
 test: deps
 	mvn -B verify

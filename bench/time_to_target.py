@@ -10,6 +10,8 @@ Both stop at test accuracy 0.916; the naive run may take up to 30 epochs (its co
 keep), Goodput's keeps the manifest's 12, because its cosine decay is planned over them. Runs alternate; the medians and the ratio go to
 bench/results/time-to-target-<date>.md.
 
+Both run as the trainer image runs the JVM (-XX:TieredStopAtLevel=1).
+
 Usage: python3 bench/time_to_target.py [--repeats 1]
 """
 import argparse, datetime, os, platform, re, statistics, subprocess, tempfile, shutil
@@ -28,7 +30,7 @@ NAIVE = ["--set", "spec.training.epochs=30", "--set", "spec.training.maxDuration
 def run(jar, extra):
     ckpt = tempfile.mkdtemp(prefix="gp-ttt-")
     try:
-        out = subprocess.run(["java", "-jar", jar, "run", JOB, "--checkpoint-dir", ckpt, "--progress", "log"] + extra,
+        out = subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-jar", jar, "run", JOB, "--checkpoint-dir", ckpt, "--progress", "log"] + extra,
                              capture_output=True, text=True, check=True).stdout
         ttt = re.search(r"\| time to target\s+\|\s+(.+?) \|", out).group(1).strip()
         acc = float(re.search(r"\| test accuracy\s+\|\s+([0-9.]+) \|", out).group(1))
