@@ -2,7 +2,7 @@
 """Time-to-target on Fashion-MNIST: a naive configuration against Goodput's defaults, same CNN, same target.
 
 naive:   fp32, batch 32, constant learning rate 1e-3 (AdamW), 1 loader thread with no prefetch (workers 0: batches
-         built on the training thread), evaluation every epoch
+         built on the training thread)
 goodput: examples/fashion-mnist.yaml as shipped (batch 128, lr 2e-3 with warmup + cosine over its 6 epochs,
          prefetching loader, patience 3)
 
