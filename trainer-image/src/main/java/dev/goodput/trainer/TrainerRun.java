@@ -34,6 +34,7 @@ import dev.goodput.trainer.loop.StoppingRule;
 import dev.goodput.trainer.loop.TrainingLoop;
 import dev.goodput.trainer.metrics.StatusServer;
 import dev.goodput.trainer.metrics.TrainerMetrics;
+import dev.goodput.trainer.runtime.NativeHeap;
 import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.Optimizer;
@@ -74,6 +75,8 @@ public final class TrainerRun {
     static final Duration DEFAULT_GRACE = Duration.ofSeconds(30);
     /** Safety margin below the largest micro-batch that fit, against memory that varies between steps. */
     static final int MAX_PROBES = 8;
+    /** The share of a CPU memory budget the tuned batch's measured peak may use for the native heap to keep freed memory. */
+    static final double RETAIN_SHARE = 0.7;
     /** Grace left below which a preempted run skips its report (rendering the charts takes about 2 s). */
     static final Duration REPORT_GRACE = Duration.ofSeconds(8);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -163,6 +166,9 @@ public final class TrainerRun {
                     .filter(tb -> tb.device == null || tb.device.equals(device))
                     .map(tb -> {
                         tuningKey = tb.key;
+                        if (tb.key != null && !devices.gpu()) {
+                            returnFreedMemory("the batch was tuned to a CPU memory budget, peak unknown on resume");
+                        }
                         return new BatchChoice(tb.micro, tb.accumulation, "checkpoint");
                     })
                     .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes(), devices));
@@ -282,17 +288,38 @@ public final class TrainerRun {
         OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(key);
         if (cached.isPresent()) {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + tuningKey + "), no probes");
+            if (!devices.gpu()) returnFreedMemory("the batch was tuned to a CPU memory budget, peak unknown from the cache");
             return BatchChoice.forMicro(t.globalBatchSize, cached.getAsInt(), "cache");
         }
         progress.phase("Tuning");
+        // Probes measure the resident set: freed memory must leave it between them (runtime/NativeHeap), or a probe
+        // would count what a larger one before it left, and one over the budget would keep the run over it.
+        NativeHeap.returnFreedMemory();
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, margin, MAX_PROBES)
                 .tune(t.globalBatchSize, new MemoryProbe(manager, spec.model, example, classes, 3, meter));
+        // Keeping freed memory (runtime/NativeHeap) costs resident memory beyond the probes' peaks (each thread's arena
+        // keeps its own): only where the tuned batch leaves room for it under a CPU budget.
+        long peak = r.probes().stream().filter(p -> p.fits() && !p.predicted() && p.micro() == r.largestFit())
+                .mapToLong(BatchSizeTuner.Probe::peakBytes).findFirst().orElse(Long.MAX_VALUE);
+        if (devices.gpu() || peak <= RETAIN_SHARE * budget) {
+            NativeHeap.retainFreedMemory();
+        } else {
+            returnFreedMemory(String.format(Locale.ROOT, "the tuned batch's peak, %d MiB, is over %.0f%% of the budget",
+                    peak >> 20, RETAIN_SHARE * 100));
+        }
         for (BatchSizeTuner.Probe p : r.probes()) {
             out.printf("tuning: micro-batch %4d %s (%s)%n", p.micro(), p.fits() ? "fits" : "does not fit", p.note());
         }
         out.printf(Locale.ROOT, "tuning: largest fit %d, chosen %d with a %.0f%% margin, %d probes in %.1fs, budget %d MiB%n",
                 r.largestFit(), r.micro(), margin * 100, r.probesRun(), r.seconds(), budget >> 20);
         return BatchChoice.forMicro(t.globalBatchSize, r.micro(), "tuned");
+    }
+
+    /** Training in glibc's default mode: freed memory leaves the resident set, at the cost of page faults per step. */
+    private void returnFreedMemory(String why) {
+        if (NativeHeap.returnFreedMemory()) {
+            out.println("native heap: freed memory goes back to the kernel (" + why + ")");
+        }
     }
 
     private int conclude(TrainingLoop.Outcome outcome, TrainingPlan plan, CheckpointCoordinator checkpoints) {

@@ -26,6 +26,8 @@ public final class NativeHeap {
     static final int TRIM_THRESHOLD = Integer.MAX_VALUE;
     /** How much more than asked the heap grows by: growing in large steps stops the per-step growth and trim churn. */
     static final int TOP_PAD = 64 << 20;
+    /** glibc's initial mmap and trim thresholds (128 KiB). */
+    static final int DEFAULT_THRESHOLD = 128 << 10;
 
     private NativeHeap() {}
 
@@ -37,6 +39,24 @@ public final class NativeHeap {
         return mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
                 && mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
                 && mallopt(M_TOP_PAD, TOP_PAD);
+    }
+
+    /**
+     * Back to glibc's default behaviour (its initial thresholds, fixed rather than adaptive): large blocks are mapped
+     * per allocation and a free heap top is trimmed, so freed memory leaves the resident set at once; what is kept so
+     * far is handed back too ({@code malloc_trim}). The batch tuner probes in this mode: a probe measures the resident
+     * set, which must not include what an earlier, larger probe left behind, and a probe that went over the budget
+     * must not leave the process over it. ({@code malloc_trim} alone cannot: it does not shrink a secondary arena's
+     * top, where the threads that call libtorch allocate.)
+     */
+    public static boolean returnFreedMemory() {
+        boolean set = mallopt(M_MMAP_THRESHOLD, DEFAULT_THRESHOLD)
+                && mallopt(M_TRIM_THRESHOLD, DEFAULT_THRESHOLD)
+                && mallopt(M_TOP_PAD, 0);
+        if (set) {
+            NativeLibrary.getInstance("c").getFunction("malloc_trim").invokeInt(new Object[] {0L});
+        }
+        return set;
     }
 
     /** glibc's mallopt: true when the C library accepted the value. */

@@ -64,6 +64,8 @@ class CpuBatchTuningTest {
             String tuned = p.lines().stream().filter(l -> l.startsWith("tuning: largest fit")).findFirst().orElseThrow();
             System.out.println(tuned);
             assertThat(tuned).matches("tuning: largest fit [0-9]+, chosen [0-9]+ with a 10% margin, [1-8] probes in .*");
+            // The tuned batch fills the budget, so the native heap must not keep freed memory on top of it.
+            assertThat(p.printed("native heap: freed memory goes back to the kernel")).isTrue();
         }
         var report = new com.fasterxml.jackson.databind.ObjectMapper().readValue(dir.resolve("t.json").toFile(),
                 dev.goodput.api.status.TrainerReport.class);
