@@ -160,6 +160,8 @@ class DashboardsOnPrometheusTest {
 
     @Test
     void everyDashboardQueryRunsOnPrometheusAndShowsTheFiguresInStatus(KubernetesClient client) throws Exception {
+        // The preempted job trains 20 s in all: long enough that the fleet dashboard's 5 s subquery (spend at OpenCost
+        // prices) samples its pods several times; the targeted one ends within seconds.
         Instant t0 = Instant.now().minusSeconds(2);
         for (String yaml : List.of("""
                 apiVersion: goodput.dev/v1alpha1
@@ -168,7 +170,7 @@ class DashboardsOnPrometheusTest {
                 spec:
                   model: {architecture: mlp, width: 32}
                   data: {trainLimit: 2048, testLimit: 256}
-                  training: {maxDuration: 8s, globalBatchSize: 64, batchSize: 64}
+                  training: {maxDuration: 20s, globalBatchSize: 64, batchSize: 64}
                   checkpoint: {interval: 1s}
                   resources: {gpus: 1, gpuType: nvidia-h100-80gb, spot: true}
                 """, """
