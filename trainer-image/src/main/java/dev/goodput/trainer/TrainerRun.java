@@ -77,6 +77,8 @@ public final class TrainerRun {
     static final int MAX_PROBES = 8;
     /** The share of a CPU memory budget the tuned batch's measured peak may use for the native heap to keep freed memory. */
     static final double RETAIN_SHARE = 0.7;
+    /** The tuned batch's measured peak as a share of the memory budget, when this run tuned it. */
+    private double tunedPeakShare = Double.MAX_VALUE;
     /** Grace left below which a preempted run skips its report (rendering the charts takes about 2 s). */
     static final Duration REPORT_GRACE = Duration.ofSeconds(8);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -166,12 +168,10 @@ public final class TrainerRun {
                     .filter(tb -> tb.device == null || tb.device.equals(device))
                     .map(tb -> {
                         tuningKey = tb.key;
-                        if (tb.key != null && !devices.gpu()) {
-                            returnFreedMemory("the batch was tuned to a CPU memory budget, peak unknown on resume");
-                        }
                         return new BatchChoice(tb.micro, tb.accumulation, "checkpoint");
                     })
                     .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes(), devices));
+            settleNativeHeap(devices.gpu(), batch.source());
             if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
                 out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
             }
@@ -288,7 +288,6 @@ public final class TrainerRun {
         OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(key);
         if (cached.isPresent()) {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + tuningKey + "), no probes");
-            if (!devices.gpu()) returnFreedMemory("the batch was tuned to a CPU memory budget, peak unknown from the cache");
             return BatchChoice.forMicro(t.globalBatchSize, cached.getAsInt(), "cache");
         }
         progress.phase("Tuning");
@@ -297,16 +296,8 @@ public final class TrainerRun {
         NativeHeap.returnFreedMemory();
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, margin, MAX_PROBES)
                 .tune(t.globalBatchSize, new MemoryProbe(manager, spec.model, example, classes, 3, meter));
-        // Keeping freed memory (runtime/NativeHeap) costs resident memory beyond the probes' peaks (each thread's arena
-        // keeps its own): only where the tuned batch leaves room for it under a CPU budget.
-        long peak = r.probes().stream().filter(p -> p.fits() && !p.predicted() && p.micro() == r.largestFit())
-                .mapToLong(BatchSizeTuner.Probe::peakBytes).findFirst().orElse(Long.MAX_VALUE);
-        if (devices.gpu() || peak <= RETAIN_SHARE * budget) {
-            NativeHeap.retainFreedMemory();
-        } else {
-            returnFreedMemory(String.format(Locale.ROOT, "the tuned batch's peak, %d MiB, is over %.0f%% of the budget",
-                    peak >> 20, RETAIN_SHARE * 100));
-        }
+        tunedPeakShare = r.probes().stream().filter(p -> p.fits() && !p.predicted() && p.micro() == r.largestFit())
+                .mapToDouble(p -> (double) p.peakBytes() / budget).findFirst().orElse(Double.MAX_VALUE);
         for (BatchSizeTuner.Probe p : r.probes()) {
             out.printf("tuning: micro-batch %4d %s (%s)%n", p.micro(), p.fits() ? "fits" : "does not fit", p.note());
         }
@@ -315,8 +306,21 @@ public final class TrainerRun {
         return BatchChoice.forMicro(t.globalBatchSize, r.micro(), "tuned");
     }
 
-    /** Training in glibc's default mode: freed memory leaves the resident set, at the cost of page faults per step. */
-    private void returnFreedMemory(String why) {
+    /**
+     * Keeping freed memory (runtime/NativeHeap) costs resident memory beyond the probes' peaks, since each thread's
+     * arena keeps its own: under a CPU memory budget it is kept only where the tuned batch's measured peak leaves room.
+     * Otherwise training runs in glibc's default mode: freed memory leaves the resident set, at the cost of page faults.
+     */
+    private void settleNativeHeap(boolean gpu, String source) {
+        boolean cpuBudget = !gpu && tuningKey != null; // a key exists only for a batch tuned to a budget
+        if (!cpuBudget || ("tuned".equals(source) && tunedPeakShare <= RETAIN_SHARE)) {
+            NativeHeap.retainFreedMemory();
+            return;
+        }
+        String why = "tuned".equals(source)
+                ? String.format(Locale.ROOT, "the tuned batch's peak is %.0f%% of the budget, over %.0f%%",
+                        tunedPeakShare * 100, RETAIN_SHARE * 100)
+                : "the batch was tuned to a CPU memory budget; its peak is unknown from the " + source;
         if (NativeHeap.returnFreedMemory()) {
             out.println("native heap: freed memory goes back to the kernel (" + why + ")");
         }

@@ -110,6 +110,7 @@ public final class RealPrometheus implements AutoCloseable {
 
     /** Adds a trainer pod as the PodMonitor would find it. */
     public synchronized void addPod(String address, Map<String, String> labels) {
+        if (pods.containsKey(address)) return; // pod IPs are not reused here, and a pod's labels do not change
         ObjectNode group = JSON.createObjectNode();
         group.putArray("targets").add(address);
         ObjectNode l = group.putObject("labels");
