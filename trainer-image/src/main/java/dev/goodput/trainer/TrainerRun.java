@@ -190,7 +190,7 @@ public final class TrainerRun {
             engine.setRandomSeed((int) plan.seed());
             ProcessMemory.resetPeak();
             try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, plan.checkpointInterval(), metrics,
-                    this::onSaved, out::println)) {
+                    this::onSaved, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println)) {
                 return train(spec, data, plan, manager, server, checkpoints, resume, preemption, tb, devices);
             }
         }
@@ -219,13 +219,14 @@ public final class TrainerRun {
         if (resume.isPresent()) {
             CheckpointStore.Loaded l = resume.get();
             for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
+            if (l.latestOverridden() != null) out.println("checkpoint: " + l.latestOverridden());
             ModelState.restore(l.snapshot(), block.getParameters(), optimizer, manager);
             progress.restore(l.snapshot().state());
             if (scaler != null && progress.lossScaleValue() != null) {
                 scaler.restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
             }
             progress.tunedBatch(tb);
-            onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0));
+            onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0, List.of()));
             out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
         }
         out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
@@ -326,27 +327,36 @@ public final class TrainerRun {
         }
     }
 
+    /**
+     * The exit code and the report. A run is only finished, or preempted, once its last step is durable: a save that
+     * failed on SIGTERM, at the end, or repeatedly during the run exits {@link ExitCodes#CHECKPOINT_FAILED}, never 0
+     * or 75, so neither the operator nor a user mistakes lost work for a clean stop.
+     */
     private int conclude(TrainingLoop.Outcome outcome, TrainingPlan plan, CheckpointCoordinator checkpoints) {
         boolean preempted = outcome.reason() == TrainingLoop.Reason.PREEMPTED;
-        int code = preempted ? ExitCodes.PREEMPTED : ExitCodes.FINISHED;
+        boolean durable = outcome.checkpointed();
+        int code = !durable ? ExitCodes.CHECKPOINT_FAILED : preempted ? ExitCodes.PREEMPTED : ExitCodes.FINISHED;
         TrainerReport r = progress.report();
-        r.phase = preempted ? "Preempted" : "Succeeded";
+        r.phase = !durable ? "Failed" : preempted ? "Preempted" : "Succeeded";
         r.exitCode = code;
         r.peakMemoryBytes = ProcessMemory.peakResidentBytes();
         if (outcome.finalEvaluation() != null) {
             r.testAccuracy = outcome.finalEvaluation().accuracy();
             r.testLoss = outcome.finalEvaluation().loss();
         }
-        r.message = switch (outcome.reason()) {
+        String result = switch (outcome.reason()) {
             case TARGET_REACHED -> "target reached";
             case BUDGET_SPENT -> "budget spent";
             case PATIENCE_EXHAUSTED -> "stopped: no improvement within patience";
-            case PREEMPTED -> outcome.checkpointed() ? "preempted; checkpoint at step " + progress.step()
-                    : "preempted; " + checkpoints.lastError();
+            case PREEMPTED -> "preempted (" + preemption.signalName() + "); checkpoint at step " + progress.step();
+            case CHECKPOINTS_FAILING -> "stopped: " + CheckpointCoordinator.MAX_CONSECUTIVE_FAILURES + " checkpoint saves in a row failed";
         };
+        r.message = durable ? result
+                : outcome.reason() == TrainingLoop.Reason.CHECKPOINTS_FAILING ? result + "; " + checkpoints.lastError()
+                : (preempted ? "preempted (" + preemption.signalName() + ")" : result) + ", but " + checkpoints.lastError();
         writeTermination(settings.terminationLog(), r);
         if (!preempted) printSummary(r, outcome, plan);
-        else out.println("goodput: " + r.message + "; exit " + code);
+        out.println("goodput: " + r.message + "; exit " + code);
         // After SIGTERM the report only gets written with time to spare: the exit code must land inside the grace period.
         boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
         if (runReport != null && time) {

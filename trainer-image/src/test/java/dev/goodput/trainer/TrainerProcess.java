@@ -35,9 +35,16 @@ public final class TrainerProcess implements AutoCloseable {
     /** As {@link #start(Path, Path, Path, String...)} with extra environment variables, as the operator sets them. */
     public static TrainerProcess start(java.util.Map<String, String> env, Path manifest, Path checkpoints, Path terminationLog,
                                        String... extra) throws IOException {
+        return start(List.of(), env, manifest, checkpoints, terminationLog, extra);
+    }
+
+    /** As above, with options for the child JVM (system properties such as the fault-injection hook's). */
+    public static TrainerProcess start(List<String> jvmOptions, java.util.Map<String, String> env, Path manifest,
+                                       Path checkpoints, Path terminationLog, String... extra) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-Dai.djl.offline=true");
+        cmd.addAll(jvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.goodput.trainer.cli.TrainerCli");
@@ -61,6 +68,10 @@ public final class TrainerProcess implements AutoCloseable {
 
     public List<String> lines() {
         return List.copyOf(lines);
+    }
+
+    public boolean alive() {
+        return process.isAlive();
     }
 
     public long pid() {

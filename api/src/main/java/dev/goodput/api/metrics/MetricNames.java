@@ -3,7 +3,7 @@ package dev.goodput.api.metrics;
 import java.util.List;
 
 /**
- * Every Prometheus metric name Goodput exports (design.md §7), in one place because three parties must agree on them:
+ * Every Prometheus metric name Goodput exports, in one place because three parties must agree on them:
  * the trainer's /metrics, the operator's /q/metrics and the chart's dashboards. Each component's tests check that it
  * exports exactly its list, and the dashboards' test that every query uses only these (or {@link #OPENCOST}).
  */
@@ -19,6 +19,7 @@ public final class MetricNames {
     public static final String CHECKPOINT_SECONDS = "goodput_trainer_checkpoint_seconds";
     public static final String CHECKPOINT_BYTES = "goodput_trainer_checkpoint_bytes";
     public static final String CHECKPOINT_STEP = "goodput_trainer_checkpoint_step";
+    public static final String CHECKPOINT_FAILURES = "goodput_trainer_checkpoint_failures_total";
     public static final String MEMORY_BYTES = "goodput_trainer_memory_bytes";
     public static final String DATA_WAIT_RATIO = "goodput_trainer_data_wait_ratio";
     public static final String GPUS = "goodput_trainer_gpus";
@@ -39,7 +40,7 @@ public final class MetricNames {
 
     /** Metric families (as a scrape names them: counters with _total, histograms by their base name). */
     public static final List<String> TRAINER = List.of(SAMPLES, STEPS, STEP_SECONDS, LOSS, METRIC, BATCH_SIZE,
-            LEARNING_RATE, CHECKPOINT_SECONDS, CHECKPOINT_BYTES, CHECKPOINT_STEP, MEMORY_BYTES, DATA_WAIT_RATIO, GPUS,
+            LEARNING_RATE, CHECKPOINT_SECONDS, CHECKPOINT_BYTES, CHECKPOINT_STEP, CHECKPOINT_FAILURES, MEMORY_BYTES, DATA_WAIT_RATIO, GPUS,
             CPUS);
     public static final List<String> TRAINER_HISTOGRAMS = List.of(STEP_SECONDS, CHECKPOINT_SECONDS);
     public static final List<String> OPERATOR = List.of(JOB_INFO, JOB_PHASE, JOB_COST, JOB_GPU_SECONDS,

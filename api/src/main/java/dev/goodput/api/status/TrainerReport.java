@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
  * The part of the status the trainer owns: served as JSON on /progress and written as the termination message.
- * The operator never reads checkpoint files; this is how it learns of them (design.md §4).
+ * The operator never reads checkpoint files; this is how it learns of them.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TrainerReport {
@@ -13,6 +13,10 @@ public class TrainerReport {
     public Integer attempt;
     public Progress progress;
     public CheckpointRef lastCheckpoint;
+    /** Checkpoint saves that failed since the last one that succeeded (absent when the last save succeeded). */
+    public Integer checkpointFailures;
+    /** Why the last save failed, while {@link #checkpointFailures} is set: the cause first ("disk full (…)"). */
+    public String checkpointError;
     public TunedBatch tunedBatch;
     public Boolean targetReached;
     public Double timeToTargetSeconds;

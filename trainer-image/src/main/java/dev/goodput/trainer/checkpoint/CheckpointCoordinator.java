@@ -12,13 +12,24 @@ import java.util.function.Consumer;
 /**
  * When and how checkpoints are taken. Periodic saves are two-phase (CheckFreq): the caller snapshots to host memory
  * between steps and this class persists it on a background thread while training goes on. A save on SIGTERM or at
- * the end persists in the foreground. A failed save is reported and training continues on the previous checkpoint.
+ * the end persists in the foreground.
+ *
+ * <p>No failure is silent: a failed save is logged, counted ({@code goodput_trainer_checkpoint_failures_total}),
+ * reported on {@code /progress} until a save succeeds, and retried at the next interval. After
+ * {@link #MAX_CONSECUTIVE_FAILURES} failed saves in a row {@link #failingRepeatedly()} tells the loop to stop: a full
+ * disk or a lost volume does not heal by itself, and training on would put ever more work at risk.
  */
 public final class CheckpointCoordinator implements AutoCloseable {
+    public static final int MAX_CONSECUTIVE_FAILURES = 3;
+
+    /** A save that did not become durable; {@code consecutive} counts the failures since the last good save. */
+    public record Failure(long step, String cause, String message, int consecutive) {}
+
     private final CheckpointStore store;
     private final Duration interval;
     private final TrainerMetrics metrics;
     private final Consumer<CheckpointStore.Saved> onSaved;
+    private final Consumer<Failure> onFailed;
     private final Consumer<String> log;
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "goodput-checkpoint-writer");
@@ -27,15 +38,16 @@ public final class CheckpointCoordinator implements AutoCloseable {
     });
     private Future<?> pending;
     private double lastSaveAt;
-    private long lastSavedStep = -1;
-    private volatile String lastError;
+    private volatile long lastSavedStep = -1;
+    private volatile Failure lastFailure;
 
     public CheckpointCoordinator(CheckpointStore store, Duration interval, TrainerMetrics metrics,
-                                 Consumer<CheckpointStore.Saved> onSaved, Consumer<String> log) {
+                                 Consumer<CheckpointStore.Saved> onSaved, Consumer<Failure> onFailed, Consumer<String> log) {
         this.store = store;
         this.interval = interval;
         this.metrics = metrics;
         this.onSaved = onSaved;
+        this.onFailed = onFailed;
         this.log = log;
     }
 
@@ -49,6 +61,7 @@ public final class CheckpointCoordinator implements AutoCloseable {
         lastSavedStep = resumedStep;
     }
 
+    /** A periodic save is due; after a failed one, the next try comes one interval later. */
     public boolean periodicDue(double trainingSeconds) {
         return trainingSeconds - lastSaveAt >= interval.toMillis() / 1000.0;
     }
@@ -57,8 +70,16 @@ public final class CheckpointCoordinator implements AutoCloseable {
         return lastSavedStep;
     }
 
+    /** Why the last save failed, or null when the last save succeeded. */
     public String lastError() {
-        return lastError;
+        Failure f = lastFailure;
+        return f == null ? null : f.message();
+    }
+
+    /** {@link #MAX_CONSECUTIVE_FAILURES} saves in a row have failed: the attempt must stop. */
+    public boolean failingRepeatedly() {
+        Failure f = lastFailure;
+        return f != null && f.consecutive() >= MAX_CONSECUTIVE_FAILURES;
     }
 
     /** Phase two in the background. If the previous save is still being written, wait for it: one in flight at most. */
@@ -69,7 +90,7 @@ public final class CheckpointCoordinator implements AutoCloseable {
         pending = writer.submit(() -> persist(snapshot));
     }
 
-    /** A save in the foreground; returns whether it became durable. */
+    /** A save in the foreground; returns whether the snapshot's step is durable. */
     public boolean saveNow(Snapshot snapshot, double snapshotSeconds) {
         metrics.checkpointSeconds.labelValues("snapshot").observe(snapshotSeconds);
         awaitPending();
@@ -84,7 +105,8 @@ public final class CheckpointCoordinator implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException e) {
-            lastError = String.valueOf(e.getCause());
+            // persist() catches everything it can; an Error from the writer thread still must not pass unnoticed.
+            failed(-1, e.getCause());
         }
         pending = null;
     }
@@ -96,15 +118,27 @@ public final class CheckpointCoordinator implements AutoCloseable {
             metrics.checkpointBytes.set(saved.bytes());
             metrics.lastCheckpointStep.set(saved.step());
             lastSavedStep = saved.step();
-            lastError = null;
+            lastFailure = null;
+            for (String w : saved.warnings()) log.accept("checkpoint step " + saved.step() + ": " + w);
             onSaved.accept(saved);
             return true;
         } catch (IOException | RuntimeException e) {
-            lastError = "checkpoint at step " + snapshot.state().step() + " failed: " + e
-                    + "; the previous checkpoint (step " + lastSavedStep + ") is still the latest";
-            log.accept(lastError);
+            failed(snapshot.state().step(), e);
             return false;
         }
+    }
+
+    private void failed(long step, Throwable e) {
+        Failure before = lastFailure;
+        int consecutive = before == null ? 1 : before.consecutive() + 1;
+        String message = "checkpoint at step " + step + " failed: " + SaveFailure.describe(e)
+                + "; the previous checkpoint (step " + lastSavedStep + ") is still the newest"
+                + (consecutive > 1 ? " (" + consecutive + " failed saves in a row)" : "");
+        Failure f = new Failure(step, SaveFailure.cause(e), message, consecutive);
+        lastFailure = f;
+        metrics.checkpointFailures.inc();
+        log.accept(message);
+        onFailed.accept(f);
     }
 
     @Override

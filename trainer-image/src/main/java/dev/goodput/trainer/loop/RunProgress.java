@@ -33,6 +33,8 @@ public final class RunProgress {
     private Double dataWaitShare;
     private TunedBatch tunedBatch;
     private CheckpointRef lastCheckpoint;
+    private Integer checkpointFailures;
+    private String checkpointError;
     private Long resumedFrom;
     private Double lossScale;
     private int lossScaleGoodSteps;
@@ -126,6 +128,8 @@ public final class RunProgress {
         }
         r.progress = p;
         r.lastCheckpoint = lastCheckpoint;
+        r.checkpointFailures = checkpointFailures;
+        r.checkpointError = checkpointError;
         r.tunedBatch = tunedBatch;
         r.targetReached = targetReached;
         r.timeToTargetSeconds = timeToTarget;
@@ -164,6 +168,14 @@ public final class RunProgress {
 
     public synchronized void checkpointed(CheckpointRef ref) {
         this.lastCheckpoint = ref;
+        this.checkpointFailures = null;
+        this.checkpointError = null;
+    }
+
+    /** A save failed; reported on /progress until the next one succeeds. */
+    public synchronized void checkpointFailed(int consecutive, String message) {
+        this.checkpointFailures = consecutive;
+        this.checkpointError = message;
     }
 
     public synchronized long step() {

@@ -53,7 +53,7 @@ public final class TrainingLoop {
     private final LossScaler scaler;
     private final StagingBuffers staging = new StagingBuffers();
 
-    public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED }
+    public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED, CHECKPOINTS_FAILING }
 
     public record Outcome(Reason reason, Evaluator.Result finalEvaluation, double dataWaitShare, boolean checkpointed) {}
 
@@ -106,6 +106,10 @@ public final class TrainingLoop {
                     long t0 = System.nanoTime();
                     Snapshot s = snapshot();
                     checkpoints.saveInBackground(s, progress.trainingSeconds(), (System.nanoTime() - t0) / 1e9);
+                }
+                if (checkpoints.failingRepeatedly()) {
+                    progress.phase("Failed");
+                    return new Outcome(Reason.CHECKPOINTS_FAILING, lastEvaluation, meter.overallWaitShare(), false);
                 }
             }
         }

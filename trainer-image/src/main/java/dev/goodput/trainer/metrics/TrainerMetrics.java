@@ -7,7 +7,7 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
- * The trainer's Prometheus metrics (design.md §7): counters for samples and steps (samples/s is a rate()), the step
+ * The trainer's Prometheus metrics: counters for samples and steps (samples/s is a rate()), the step
  * time split by phase, checkpoint durations and sizes, batch sizes, loss and metric. Base units throughout.
  */
 public final class TrainerMetrics {
@@ -41,6 +41,8 @@ public final class TrainerMetrics {
             .help("Size of the last checkpoint").register(registry);
     public final Gauge lastCheckpointStep = Gauge.builder().name(MetricNames.CHECKPOINT_STEP)
             .help("Step of the last durable checkpoint").register(registry);
+    public final Counter checkpointFailures = Counter.builder().name(MetricNames.CHECKPOINT_FAILURES)
+            .help("Checkpoint saves that did not become durable (disk full, permissions, I/O errors)").register(registry);
     public final Gauge memoryBytes = Gauge.builder().name(MetricNames.MEMORY_BYTES)
             .help("Memory in use: host_rss (the process, native included) or device (accelerator)")
             .labelNames("kind").register(registry);

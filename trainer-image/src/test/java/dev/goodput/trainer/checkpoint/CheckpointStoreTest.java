@@ -108,7 +108,120 @@ class CheckpointStoreTest {
         Files.writeString(dir.resolve("job/latest"), "step-99\n");
         CheckpointStore.Loaded l = s.loadLatest().orElseThrow();
         assertThat(l.snapshot().state().step()).isEqualTo(20);
-        assertThat(l.skipped()).singleElement().asString().contains("step-99");
+        assertThat(l.skipped()).isEmpty();
+        assertThat(l.latestOverridden()).isEqualTo("latest names step-99; step-20 is the newest checkpoint that verifies");
+    }
+
+    @Test
+    void resumeTakesTheNewestValidFolderEvenWhenLatestNamesAnOlderOne() throws IOException {
+        CheckpointStore s = store(3);
+        s.save(snapshot(10, 100));
+        s.save(snapshot(20, 100));
+        // What a kill between the rename of step-20 and the pointer's replacement leaves.
+        Files.writeString(dir.resolve("job/latest"), "step-10\n");
+        CheckpointStore.Loaded l = s.loadLatest().orElseThrow();
+        assertThat(l.snapshot().state().step()).isEqualTo(20);
+        assertThat(l.latestOverridden()).contains("latest names step-10").contains("step-20");
+    }
+
+    @Test
+    void leftoversOfInterruptedSavesNeverBlockASaveAndAreRemoved() throws IOException {
+        CheckpointStore s = store(2);
+        s.save(snapshot(10, 100));
+        Path job = dir.resolve("job");
+        // A temporary pointer of the fixed name older versions used (the cause of every later save failing), one of
+        // today's names, a half-written temporary folder and a folder half-way through being discarded.
+        Files.writeString(job.resolve("latest.tmp"), "step-1");
+        Files.writeString(job.resolve("latest.tmp-123-456"), "step-1");
+        Files.write(Files.createDirectories(job.resolve(".tmp-step-20-123-456")).resolve("parameters.bin"), new byte[] {1});
+        Files.write(Files.createDirectories(job.resolve(".discard-step-5-789")).resolve("state.json"), new byte[] {1});
+        CheckpointStore.Saved saved = s.save(snapshot(20, 100));
+        assertThat(saved.warnings()).isEmpty();
+        assertThat(Files.readString(job.resolve("latest")).trim()).isEqualTo("step-20");
+        try (var files = Files.list(job)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("step-10", "step-20", "latest");
+        }
+    }
+
+    @Test
+    void openingTheStoreRemovesLeftoversToo() throws IOException {
+        CheckpointStore s = store(2);
+        s.save(snapshot(10, 100));
+        Path tmp = Files.createDirectories(dir.resolve("job/.tmp-step-20-1-2"));
+        assertThat(s.loadLatest().orElseThrow().snapshot().state().step()).isEqualTo(10);
+        assertThat(tmp).doesNotExist();
+    }
+
+    @Test
+    void retentionCatchesUpAfterSavesWhoseBookkeepingFailed() throws IOException {
+        // Folders that earlier saves left beyond keep (in older versions: every save after a failed pointer update).
+        CheckpointStore many = store(100);
+        for (long step = 1; step <= 8; step++) many.save(snapshot(step, 10));
+        store(2).save(snapshot(9, 10));
+        assertThat(store(2).stepFolders()).extracting(p -> p.getFileName().toString()).containsExactly("step-9", "step-8");
+    }
+
+    @Test
+    void aDamagedNewerFolderIsDiscardedAndAValidOneKept() throws IOException {
+        CheckpointStore s = store(2);
+        for (long step : new long[] {10, 20, 30, 40}) store(10).save(snapshot(step, 100));
+        Files.delete(dir.resolve("job/step-40/manifest.json")); // damaged: resume skips it
+        Files.delete(dir.resolve("job/step-30/manifest.json"));
+        assertThat(s.loadLatest().orElseThrow().snapshot().state().step()).isEqualTo(20);
+        CheckpointStore.Saved saved = s.save(snapshot(21, 100));
+        assertThat(saved.warnings()).isEmpty();
+        assertThat(s.stepFolders()).extracting(p -> p.getFileName().toString()).containsExactly("step-21", "step-20");
+
+        // A newer folder that verifies (another writer) is never deleted: it is kept and said so.
+        store(10).save(snapshot(50, 100));
+        CheckpointStore.Saved again = s.save(snapshot(22, 100));
+        assertThat(again.warnings()).singleElement().asString().contains("step-50 is newer than step 22 and verifies: kept");
+        assertThat(s.stepFolders()).extracting(p -> p.getFileName().toString()).containsExactly("step-50", "step-22", "step-21");
+    }
+
+    @Test
+    void aDamagedFolderAtTheTargetNameIsReplacedAndAValidOneKept() throws IOException {
+        CheckpointStore s = store(3);
+        s.save(snapshot(10, 100));
+        s.save(snapshot(20, 100));
+        Path params = dir.resolve("job/step-20/parameters.bin");
+        Files.write(params, new byte[] {0});
+        CheckpointStore.Saved replaced = s.save(snapshot(20, 300));
+        assertThat(replaced.warnings()).isEmpty();
+        assertThat(s.read(dir.resolve("job/step-20")).parameters().get("conv_weight")).hasSize(300);
+
+        CheckpointStore.Saved kept = s.save(snapshot(20, 500));
+        assertThat(kept.warnings()).singleElement().asString().contains("already exists and verifies: kept");
+        assertThat(s.read(dir.resolve("job/step-20")).parameters().get("conv_weight")).hasSize(300);
+        try (var files = Files.list(dir.resolve("job"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("step-10", "step-20", "latest");
+        }
+    }
+
+    @Test
+    void aPointerThatCannotBeReplacedIsAWarningNotAFailedSave() throws IOException {
+        CheckpointStore s = store(3);
+        s.save(snapshot(10, 100));
+        Path latest = dir.resolve("job/latest");
+        Files.delete(latest);
+        Files.writeString(Files.createDirectories(latest).resolve("blocker"), "x"); // a non-empty folder cannot be replaced
+        CheckpointStore.Saved saved = s.save(snapshot(20, 100));
+        assertThat(saved.warnings()).singleElement().asString().startsWith("latest not updated");
+        assertThat(s.loadLatest().orElseThrow().snapshot().state().step()).isEqualTo(20);
+        try (var files = Files.list(dir.resolve("job"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("step-10", "step-20", "latest");
+        }
+    }
+
+    @Test
+    void aFolderWhoseManifestNamesAnotherStepIsNotTrusted() throws IOException {
+        CheckpointStore s = store(3);
+        s.save(snapshot(10, 100));
+        s.save(snapshot(20, 100));
+        Files.move(dir.resolve("job/step-20"), dir.resolve("job/step-30"));
+        CheckpointStore.Loaded l = s.loadLatest().orElseThrow();
+        assertThat(l.snapshot().state().step()).isEqualTo(10);
+        assertThat(l.skipped()).singleElement().asString().contains("manifest.json is for step 20, not step-30");
     }
 
     @Test
