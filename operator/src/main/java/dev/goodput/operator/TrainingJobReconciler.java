@@ -277,19 +277,22 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         Instant finished = finishedAt(o.pod());
         Duration left = Duration.between(Instant.now(clock), finished.plus(backoff));
         if (!left.isNegative() && !left.isZero()) {
-            aggregator.backingOff(status, generation, o, "PodFailed", message, Math.max(1, left.toSeconds()));
+            aggregator.backingOff(status, generation, o, failureReason(o), message, Math.max(1, left.toSeconds()));
             return left;
         }
-        happened.add(aggregator.attemptFailed(status, generation, o, "PodFailed", message, false));
+        happened.add(aggregator.attemptFailed(status, generation, o, failureReason(o), message, false));
         startAttempt(job, status, generation, o.attempt() + 1, client, fresh);
         return null;
     }
 
     /**
      * Why an ended attempt counts as a preemption, or null for a failure: a DisruptionTarget reason, a pod deleted by
-     * someone else (or gone), or the trainer's preemption exit code.
+     * someone else (or gone), or the trainer's preemption exit code; never when the trainer says its checkpoint failed.
      */
     static String preemptionReason(AttemptObservation o) {
+        if (o.exitCode() != null && o.exitCode() == ExitCodes.CHECKPOINT_FAILED) {
+            return null; // its checkpoint could not be written: work was lost, whatever stopped it, so it is a failure
+        }
         if (!o.exists()) {
             return "PodDeleted";
         }
@@ -621,7 +624,11 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     }
 
     /** OOMKilled when the kernel killed the trainer for memory, else PodFailed. */
-    private static String failureReason(AttemptObservation o) {
+    /** OOMKilled, CheckpointFailed (the trainer's exit 74) or PodFailed. */
+    static String failureReason(AttemptObservation o) {
+        if (o.exitCode() != null && o.exitCode() == ExitCodes.CHECKPOINT_FAILED) {
+            return "CheckpointFailed";
+        }
         if (o.pod() != null && o.pod().getStatus() != null && o.pod().getStatus().getContainerStatuses() != null) {
             for (var c : o.pod().getStatus().getContainerStatuses()) {
                 var t = c.getState() == null ? null : c.getState().getTerminated();

@@ -50,6 +50,38 @@ class ReconcileDecisionsTest {
     }
 
     @Test
+    void anAttemptWhoseCheckpointFailedIsAFailureEvenWhenItWasPreempted() {
+        assertThat(TrainingJobReconciler.preemptionReason(ended(74, null))).isNull();
+        assertThat(TrainingJobReconciler.preemptionReason(ended(74, "EvictionByEvictionAPI"))).isNull();
+        assertThat(TrainingJobReconciler.preemptionReason(ended(74, null, true))).as("deleted").isNull();
+        assertThat(TrainingJobReconciler.failureReason(ended(74, "PreemptionByScheduler"))).isEqualTo("CheckpointFailed");
+        assertThat(TrainingJobReconciler.failureReason(ended(1, null))).isEqualTo("PodFailed");
+    }
+
+    @Test
+    void checkpointHealthFollowsWhatTheTrainerReports() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        aggregator.observed(s, 1, running("Running", 10));
+        assertThat(StatusAggregator.condition(s, StatusAggregator.CHECKPOINT_HEALTHY)).satisfies(c -> {
+            assertThat(c.status).isEqualTo("True");
+            assertThat(c.reason).isEqualTo("Saved");
+        });
+        AttemptObservation failing = running("Running", 20);
+        failing.live().checkpointFailures = 2;
+        failing.live().checkpointError = "checkpoint at step 20 failed: disk full (No space left on device); the previous"
+                + " checkpoint (step 10) is still the newest (2 failed saves in a row)";
+        aggregator.observed(s, 1, failing);
+        assertThat(StatusAggregator.condition(s, StatusAggregator.CHECKPOINT_HEALTHY)).satisfies(c -> {
+            assertThat(c.status).isEqualTo("False");
+            assertThat(c.reason).isEqualTo("SaveFailed");
+            assertThat(c.message).contains("disk full").contains("step 10");
+        });
+        aggregator.observed(s, 1, running("Running", 30));
+        assertThat(StatusAggregator.condition(s, StatusAggregator.CHECKPOINT_HEALTHY).status).isEqualTo("True");
+    }
+
+    @Test
     void failureBackoffDoublesUpToTheCeiling() {
         var r = new TrainingJobReconciler(OperatorSettings.defaults());
         assertThat(r.backoff(0)).isEqualTo(Duration.ofSeconds(10));

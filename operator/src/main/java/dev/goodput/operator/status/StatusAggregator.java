@@ -25,7 +25,8 @@ import java.util.Objects;
  * (finished successfully), {@code Failed} (finished without success, or the last attempt failed and a retry waits),
  * {@code Suspended} (spec.suspend: reason Suspending while the pod checkpoints and stops, Suspended once it has;
  * False with reason Resumed after), {@code Priced} (the current attempt has a price; False with the reason when it
- * has none, see {@link #priced}).
+ * has none, see {@link #priced}), {@code CheckpointHealthy} (True once the trainer has saved a checkpoint, False with
+ * reason SaveFailed and the trainer's message while its saves fail, see {@link #checkpoints}).
  */
 public class StatusAggregator {
     public static final String VALID = "Valid";
@@ -34,6 +35,7 @@ public class StatusAggregator {
     public static final String FAILED = "Failed";
     public static final String SUSPENDED = "Suspended";
     public static final String PRICED = "Priced";
+    public static final String CHECKPOINT_HEALTHY = "CheckpointHealthy";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Phase { Pending, Tuning, Running, Checkpointing, Preempted, Suspended, Succeeded, Failed }
@@ -102,6 +104,23 @@ public class StatusAggregator {
         }
         copyReport(s, o.live());
         copyReport(s, o.report());
+        checkpoints(s, generation, o.report() != null ? o.report() : o.live());
+    }
+
+    /**
+     * {@code CheckpointHealthy} from what the trainer reports: False with its message while saves fail (it retries
+     * each interval and stops after three in a row), True once one has succeeded. Unset until the trainer says either.
+     */
+    void checkpoints(TrainingJobStatus s, long generation, TrainerReport r) {
+        if (r == null) {
+            return;
+        }
+        if (r.checkpointFailures != null && r.checkpointFailures > 0) {
+            set(s, generation, CHECKPOINT_HEALTHY, false, "SaveFailed", r.checkpointError != null ? r.checkpointError
+                    : r.checkpointFailures + " checkpoint saves failed in a row");
+        } else if (r.lastCheckpoint != null) {
+            set(s, generation, CHECKPOINT_HEALTHY, true, "Saved", "the trainer's last checkpoint save succeeded");
+        }
     }
 
     static String trainerPhase(TrainerReport live) {
@@ -154,6 +173,7 @@ public class StatusAggregator {
     public JobEvent attemptFailed(TrainingJobStatus s, long generation, AttemptObservation o, String reason, String message,
             boolean last) {
         copyReport(s, o.report());
+        checkpoints(s, generation, o.report());
         s.failures = (s.failures == null ? 0 : s.failures) + 1;
         set(s, generation, RUNNING, false, reason, "attempt " + o.attempt() + " failed: " + message);
         if (last) {
