@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Observed state of a TrainingJob. Everything the operator must not lose lives here (design.md §3). */
+/** Observed state of a TrainingJob. Everything the operator must not lose lives here. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TrainingJobStatus {
     public String phase;

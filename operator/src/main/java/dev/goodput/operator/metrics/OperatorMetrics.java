@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The operator's per-job series on /q/metrics (design.md §7), all gauges whose values come from the job's status, so
+ * The operator's per-job series on /q/metrics, all gauges whose values come from the job's status, so
  * they are exact after an operator restart (the informer's first reconcile of each job sets them again). Base units:
  * seconds and dollars. Preemptions and failures are gauges too, and carry no {@code _total}: they mirror status
  * counts, which a re-created job starts again from zero.

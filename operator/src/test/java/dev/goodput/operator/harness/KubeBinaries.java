@@ -49,7 +49,7 @@ public final class KubeBinaries {
         return found.orElseThrow(() -> new IllegalStateException(
                 "No complete etcd + kube-apiserver + kubectl under " + k8s + "/"
                         + (wanted == null || wanted.isBlank() ? "<X.Y.Z>" : wanted) + SUFFIX + "/."
-                        + " The operator tests run against a real API server (design.md §8) and do not skip without one."
+                        + " The operator tests run against a real API server and do not skip without one."
                         + " Build the binaries with `.ci/kube-binaries.sh` (Go module proxy, cached per machine),"
                         + " or point " + DIR_ENV + " at a directory holding k8s/<X.Y.Z>" + SUFFIX + "/{etcd,kube-apiserver,kubectl}."));
     }

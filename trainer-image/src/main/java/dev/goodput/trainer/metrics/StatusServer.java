@@ -14,7 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * The trainer's HTTP side (design.md §4): /metrics in Prometheus text, /progress as JSON of the status fields the
+ * The trainer's HTTP side: /metrics in Prometheus text, /progress as JSON of the status fields the
  * trainer owns, /healthz. The JDK's server is enough for three small endpoints polled every few seconds.
  */
 public final class StatusServer implements AutoCloseable {
