@@ -96,6 +96,29 @@ class RenderDefaultsTest {
     }
 
     @Test
+    void schedulingReachesTheOperatorAsJson() throws IOException {
+        Map<String, String> env = env(m.one("Deployment"));
+        assertThat(env).containsEntry("GOODPUT_SCHEDULING_GPU_TYPE_NODE_LABEL", "goodput.dev/gpu-type")
+                .containsEntry("GOODPUT_SCHEDULING_SPOT_TOLERATIONS", "[]");
+        assertThat(Helm.YAML.readTree(env.get("GOODPUT_SCHEDULING_SPOT_NODE_SELECTOR")).at("/goodput.dev~1capacity-type").asText())
+                .isEqualTo("spot");
+
+        Path values = Files.createTempFile("gke", ".yaml");
+        Files.writeString(values, """
+                scheduling:
+                  gpuTypeNodeLabel: cloud.google.com/gke-accelerator
+                  spot:
+                    nodeSelector: {cloud.google.com/gke-spot: "true", goodput.dev/capacity-type: null}
+                    tolerations: [{key: cloud.google.com/gke-spot, operator: Equal, value: "true", effect: NoSchedule}]
+                """);
+        Map<String, String> gke = env(Helm.render("-f", values.toString()).one("Deployment"));
+        assertThat(gke).containsEntry("GOODPUT_SCHEDULING_GPU_TYPE_NODE_LABEL", "cloud.google.com/gke-accelerator")
+                .containsEntry("GOODPUT_SCHEDULING_SPOT_NODE_SELECTOR", "{\"cloud.google.com/gke-spot\":\"true\"}");
+        assertThat(Helm.YAML.readTree(gke.get("GOODPUT_SCHEDULING_SPOT_TOLERATIONS")).at("/0/effect").asText()).isEqualTo("NoSchedule");
+        Files.delete(values);
+    }
+
+    @Test
     void pricingConfigMapIsMountedAndParses() throws IOException {
         JsonNode cm = m.named("ConfigMap", "goodput-pricing");
         JsonNode pricing = Helm.YAML.readTree(cm.at("/data/pricing.yaml").asText());

@@ -1,6 +1,9 @@
 package dev.goodput.operator;
 
+import io.fabric8.kubernetes.api.model.Toleration;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The operator's own knobs, read from application.properties (goodput.*) in the app and built directly in tests.
@@ -15,31 +18,53 @@ import java.time.Duration;
  * @param progressTimeout      connect and response timeout of one poll
  * @param costRefresh          how often a job whose pod holds a node is reconciled again so that its cost in status and
  *                             on /q/metrics moves even when nothing else happens
+ * @param scheduling           how spec.resources.gpuType and spot place a pod on nodes
  */
 public record OperatorSettings(String defaultImage, Duration failureBackoff, Duration maxFailureBackoff,
         Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage, Duration progressInterval,
-        Duration progressTimeout, Duration costRefresh) {
+        Duration progressTimeout, Duration costRefresh, Scheduling scheduling) {
+
+    /**
+     * Node placement from the spec's words: {@code gpuType: X} becomes the node selector {@code gpuTypeNodeLabel: X}
+     * (blank: gpuType only prices), {@code spot: true} adds {@code spotNodeSelector} and {@code spotTolerations}. The
+     * defaults are Goodput's own labels; a platform points them at its provider's (GKE's
+     * {@code cloud.google.com/gke-accelerator}, Karpenter's {@code karpenter.sh/capacity-type: spot}, ...). A job's
+     * own {@code resources.nodeSelector} wins over both.
+     */
+    public record Scheduling(String gpuTypeNodeLabel, Map<String, String> spotNodeSelector, List<Toleration> spotTolerations) {
+        public static final String GPU_TYPE_LABEL = "goodput.dev/gpu-type";
+        public static final String CAPACITY_TYPE_LABEL = "goodput.dev/capacity-type";
+
+        public static Scheduling defaults() {
+            return new Scheduling(GPU_TYPE_LABEL, Map.of(CAPACITY_TYPE_LABEL, "spot"), List.of());
+        }
+    }
 
     public static final String DEFAULT_IMAGE = "ghcr.io/goodput/trainer:0.1.0";
 
     public static OperatorSettings defaults() {
         return new OperatorSettings(DEFAULT_IMAGE, Duration.ofSeconds(10), Duration.ofMinutes(5),
                 Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi", Duration.ofSeconds(5), Duration.ofSeconds(2),
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), Scheduling.defaults());
     }
 
     public OperatorSettings withFailureBackoff(Duration d) {
         return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage,
-                progressInterval, progressTimeout, costRefresh);
+                progressInterval, progressTimeout, costRefresh, scheduling);
     }
 
     public OperatorSettings withProgressInterval(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, d, progressTimeout, costRefresh);
+                checkpointStorage, d, progressTimeout, costRefresh, scheduling);
+    }
+
+    public OperatorSettings withScheduling(Scheduling s) {
+        return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
+                checkpointStorage, progressInterval, progressTimeout, costRefresh, s);
     }
 
     public OperatorSettings withCostRefresh(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, d);
+                checkpointStorage, progressInterval, progressTimeout, d, scheduling);
     }
 }

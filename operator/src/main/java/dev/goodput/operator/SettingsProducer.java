@@ -1,6 +1,10 @@
 package dev.goodput.operator;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.operator.cost.PriceTable;
+import io.fabric8.kubernetes.api.model.Toleration;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.javaoperatorsdk.operator.api.monitoring.Metrics;
 import io.javaoperatorsdk.operator.monitoring.micrometer.MicrometerMetrics;
@@ -10,6 +14,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -46,11 +52,35 @@ public class SettingsProducer {
     @ConfigProperty(name = "goodput.cost.refresh", defaultValue = "30s")
     Duration costRefresh;
 
+    /** Node label that spec.resources.gpuType selects on; "none": gpuType only chooses the price. */
+    @ConfigProperty(name = "goodput.scheduling.gpu-type-node-label", defaultValue = OperatorSettings.Scheduling.GPU_TYPE_LABEL)
+    String gpuTypeNodeLabel;
+
+    /** Node selector of spot jobs as JSON, e.g. {"karpenter.sh/capacity-type":"spot"}; {} for none. */
+    @ConfigProperty(name = "goodput.scheduling.spot.node-selector", defaultValue = "{\"" + OperatorSettings.Scheduling.CAPACITY_TYPE_LABEL + "\":\"spot\"}")
+    String spotNodeSelector;
+
+    /** Tolerations of spot jobs as a JSON list of Kubernetes tolerations. */
+    @ConfigProperty(name = "goodput.scheduling.spot.tolerations", defaultValue = "[]")
+    String spotTolerations;
+
     @Produces
     @Singleton // a record cannot be proxied, so not @ApplicationScoped
     OperatorSettings settings() {
         return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage, progressInterval,
-                progressTimeout, costRefresh);
+                progressTimeout, costRefresh, scheduling());
+    }
+
+    private OperatorSettings.Scheduling scheduling() {
+        try {
+            ObjectMapper json = new ObjectMapper();
+            Map<String, String> selector = json.readValue(spotNodeSelector, new TypeReference<Map<String, String>>() {});
+            List<Toleration> tolerations = json.readValue(spotTolerations, new TypeReference<List<Toleration>>() {});
+            String label = "none".equals(gpuTypeNodeLabel.trim()) ? null : gpuTypeNodeLabel.trim();
+            return new OperatorSettings.Scheduling(label, selector, tolerations);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("goodput.scheduling.spot.*: not valid JSON: " + e.getOriginalMessage(), e);
+        }
     }
 
     @ConfigProperty(name = "goodput.leader-election.lease-name", defaultValue = "goodput-operator")

@@ -125,6 +125,7 @@ class TrainingJobReconcileTest {
         assertThat(spec.getTerminationGracePeriodSeconds()).isEqualTo(30L);
         assertThat(spec.getNodeSelector()).containsEntry("nvidia.com/gpu.product", "H100");
         assertThat(spec.getSecurityContext().getRunAsNonRoot()).isTrue();
+        assertThat(spec.getSecurityContext().getRunAsUser()).as("the trainer images' USER").isEqualTo(65532L);
         assertThat(spec.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
         Container c = spec.getContainers().get(0);
         assertThat(c.getImage()).isEqualTo(OperatorSettings.DEFAULT_IMAGE);
@@ -138,7 +139,9 @@ class TrainingJobReconcileTest {
         Map<String, String> env = c.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, EnvVar::getValue));
         assertThat(env).containsEntry("GOODPUT_CHECKPOINT_DIR", "/checkpoints").containsEntry("GOODPUT_METRICS_PORT", "9400")
                 .containsEntry("GOODPUT_JOB_UID", job.getMetadata().getUid()).containsEntry("GOODPUT_ATTEMPT", "1")
-                .containsEntry("GOODPUT_TUNING_CACHE", "/etc/goodput-tuning-cache");
+                .containsEntry("GOODPUT_TUNING_CACHE", "/etc/goodput-tuning-cache")
+                .as("the trainer plans its SIGTERM save within the pod's grace period")
+                .containsEntry("GOODPUT_GRACE_PERIOD_SECONDS", String.valueOf(spec.getTerminationGracePeriodSeconds()));
         assertThat(c.getVolumeMounts()).extracting(m -> m.getMountPath())
                 .contains("/etc/goodput", "/checkpoints", "/tmp", "/etc/goodput-tuning-cache");
         assertThat(c.getVolumeMounts()).filteredOn(m -> m.getMountPath().equals("/etc/goodput-tuning-cache"))

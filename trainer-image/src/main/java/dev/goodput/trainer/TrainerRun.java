@@ -120,8 +120,9 @@ public final class TrainerRun {
 
     public int run() {
         TrainingJobSpec spec = settings.manifest().spec;
-        PreemptionDetector preemption = new PreemptionDetector(spec.checkpoint.gracePeriodSeconds == null
-                ? DEFAULT_GRACE : Duration.ofSeconds(spec.checkpoint.gracePeriodSeconds));
+        PreemptionDetector preemption = new PreemptionDetector(settings.gracePeriod() != null ? settings.gracePeriod()
+                : spec.checkpoint.gracePeriodSeconds != null ? Duration.ofSeconds(spec.checkpoint.gracePeriodSeconds)
+                : DEFAULT_GRACE);
         if (settings.handleSignals()) preemption.install();
         this.preemption = preemption;
         DataSource.checkReadable(spec.data);
@@ -435,7 +436,7 @@ public final class TrainerRun {
         return n;
     }
 
-    /** The JSON exit summary (design.md §4); Kubernetes keeps at most 4 KiB of it, so no history goes in. */
+    /** The JSON exit summary; Kubernetes keeps at most 4 KiB of it, so no history goes in. */
     public static void writeTermination(Path path, TrainerReport report) {
         if (path == null) return;
         try {

@@ -48,7 +48,7 @@ public final class TestJobs {
     }
 
     public static RunSettings settings(TrainingJobManifest m, Path checkpoints) {
-        return new RunSettings(m, Path.of("test.yaml"), checkpoints, "job", 0, -1, null, false, null, false);
+        return new RunSettings(m, Path.of("test.yaml"), checkpoints, "job", 0, -1, null, false, null, false, null);
     }
 
     /** Runs the trainer in this JVM, its console output captured. */

@@ -15,7 +15,7 @@ public class ResourcesSpec {
     @JsonPropertyDescription("GPUs in the trainer pod (nvidia.com/gpu); 0 trains on CPU.")
     public Integer gpus = 0;
 
-    @JsonPropertyDescription("GPU model, e.g. nvidia-h100-80gb; selects the price and the node.")
+    @JsonPropertyDescription("GPU model, e.g. nvidia-h100-80gb: selects the price and, through the operator's GPU-type node label (goodput.dev/gpu-type unless the chart sets another), the node.")
     public String gpuType;
 
     @Pattern(Quantities.PATTERN)
@@ -31,6 +31,6 @@ public class ResourcesSpec {
 
     public String priorityClassName;
 
-    @JsonPropertyDescription("Run on spot/preemptible capacity (priced as such; preemptions expected).")
+    @JsonPropertyDescription("Run on spot/preemptible capacity: priced as such, and placed with the operator's spot node selector and tolerations (goodput.dev/capacity-type: spot unless the chart sets others). Preemptions are expected and never count as failures.")
     public Boolean spot;
 }

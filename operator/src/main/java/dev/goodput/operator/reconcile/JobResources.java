@@ -37,7 +37,7 @@ import java.util.Map;
 /**
  * The desired objects of a TrainingJob, as pure functions of the job (and the attempt): the ConfigMap holding
  * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, the metrics Service, and the
- * trainer Pod (design.md §4: mounts, GOODPUT_* environment, metrics port, termination message; hardened security
+ * trainer Pod (mounts, GOODPUT_* environment, metrics port, termination message; hardened security
  * context; the pod-tracking finalizer {@link Labels#POD_FINALIZER}).
  * Being deterministic, applying them twice (server-side apply) changes nothing.
  */
@@ -54,8 +54,8 @@ public final class JobResources {
     public static final String TERMINATION_LOG = "/dev/termination-log";
     public static final int METRICS_PORT = 9400;
     public static final String GPU = "nvidia.com/gpu";
-    /** The non-root user and group the trainer runs as (the image's user). */
-    public static final long TRAINER_UID = 1000L;
+    /** The non-root user and group the trainer runs as: the USER of both trainer images (trainer-image/Dockerfile*). */
+    public static final long TRAINER_UID = 65532L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private JobResources() {}
@@ -172,8 +172,12 @@ public final class JobResources {
         labels.put(Labels.ATTEMPT, String.valueOf(attempt));
         String image = spec.image == null || spec.image.isBlank() ? settings.defaultImage() : spec.image;
 
+        // Computed once: the kubelet waits this long after SIGTERM, and the trainer plans its save within it.
+        long grace = GracePeriod.seconds(spec.checkpoint == null ? null : spec.checkpoint.gracePeriodSeconds,
+                job.getStatus() == null ? null : job.getStatus().lastCheckpoint, settings);
         List<EnvVar> env = List.of(
                 env("GOODPUT_CHECKPOINT_DIR", CHECKPOINT_DIR),
+                env("GOODPUT_GRACE_PERIOD_SECONDS", String.valueOf(grace)),
                 env("GOODPUT_METRICS_PORT", String.valueOf(METRICS_PORT)),
                 env("GOODPUT_JOB_UID", job.getMetadata().getUid()),
                 env("GOODPUT_ATTEMPT", String.valueOf(attempt)),
@@ -235,11 +239,9 @@ public final class JobResources {
                 .withFinalizers(Labels.POD_FINALIZER)
                 .endMetadata()
                 .withNewSpec().withRestartPolicy("Never")
-                .withTerminationGracePeriodSeconds(GracePeriod.seconds(
-                        spec.checkpoint == null ? null : spec.checkpoint.gracePeriodSeconds,
-                        job.getStatus() == null ? null : job.getStatus().lastCheckpoint, settings))
-                .withNodeSelector(res.nodeSelector == null || res.nodeSelector.isEmpty() ? null : res.nodeSelector)
-                .withTolerations(tolerations(res))
+                .withTerminationGracePeriodSeconds(grace)
+                .withNodeSelector(nodeSelector(res, settings.scheduling()))
+                .withTolerations(tolerations(res, settings.scheduling()))
                 .withPriorityClassName(res.priorityClassName)
                 .withAutomountServiceAccountToken(false).withEnableServiceLinks(false)
                 .withNewSecurityContext().withRunAsNonRoot(true).withRunAsUser(TRAINER_UID).withRunAsGroup(TRAINER_UID)
@@ -249,11 +251,33 @@ public final class JobResources {
                 .endSpec().build();
     }
 
-    private static List<Toleration> tolerations(ResourcesSpec res) {
-        if (res.tolerations == null || res.tolerations.isEmpty()) {
-            return null;
+    /**
+     * Where the pod may run: the GPU type's node label, spot capacity's selector, then the job's own nodeSelector,
+     * which wins on a key they share (OperatorSettings.Scheduling).
+     */
+    static Map<String, String> nodeSelector(ResourcesSpec res, OperatorSettings.Scheduling scheduling) {
+        Map<String, String> selector = new LinkedHashMap<>();
+        if (res.gpuType != null && !res.gpuType.isBlank() && scheduling.gpuTypeNodeLabel() != null) {
+            selector.put(scheduling.gpuTypeNodeLabel(), res.gpuType);
         }
-        return res.tolerations.stream().map(t -> JSON.convertValue(t, Toleration.class)).toList();
+        if (Boolean.TRUE.equals(res.spot)) {
+            selector.putAll(scheduling.spotNodeSelector());
+        }
+        if (res.nodeSelector != null) {
+            selector.putAll(res.nodeSelector);
+        }
+        return selector.isEmpty() ? null : selector;
+    }
+
+    static List<Toleration> tolerations(ResourcesSpec res, OperatorSettings.Scheduling scheduling) {
+        List<Toleration> all = new ArrayList<>();
+        if (res.tolerations != null) {
+            res.tolerations.forEach(t -> all.add(JSON.convertValue(t, Toleration.class)));
+        }
+        if (Boolean.TRUE.equals(res.spot)) {
+            scheduling.spotTolerations().stream().filter(t -> !all.contains(t)).forEach(all::add);
+        }
+        return all.isEmpty() ? null : all;
     }
 
     private static EnvVar env(String name, String value) {

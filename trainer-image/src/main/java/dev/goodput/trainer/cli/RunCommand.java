@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code trainer run JOB.yaml}. In a pod the operator sets the GOODPUT_* variables (design.md §4); on a laptop the
+ * {@code trainer run JOB.yaml}. In a pod the operator sets the GOODPUT_* variables; on a laptop the
  * defaults keep everything under ./goodput-runs.
  */
 @Command(name = "run", description = "Trains a TrainingJob, resuming from its newest checkpoint if there is one.")
@@ -60,7 +60,11 @@ final class RunCommand implements Callable<Integer> {
         int attempt = env("GOODPUT_ATTEMPT").map(Integer::parseInt).orElse(0);
         int port = metricsPort != null ? metricsPort : env("GOODPUT_METRICS_PORT").map(Integer::parseInt).orElse(-1);
         boolean bar = "bar".equals(progress) || ("auto".equals(progress) && System.console() != null);
-        RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true);
+        // The pod's terminationGracePeriodSeconds, which the operator derives from how long saves take: the trainer
+        // must plan its SIGTERM save within what the kubelet will actually wait, not the manifest's default.
+        java.time.Duration grace = env("GOODPUT_GRACE_PERIOD_SECONDS").map(Long::parseLong).map(java.time.Duration::ofSeconds)
+                .orElse(null);
+        RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true, grace);
         try {
             return new TrainerRun(settings, System.out).run();
         } catch (IllegalArgumentException e) {

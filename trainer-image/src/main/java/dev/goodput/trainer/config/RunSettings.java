@@ -2,10 +2,11 @@ package dev.goodput.trainer.config;
 
 import dev.goodput.api.TrainingJobManifest;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
- * Where and how this process runs, beside the manifest: the operator sets these through the environment
- * (design.md §4), a local user through flags.
+ * Where and how this process runs, beside the manifest: the operator sets these through the environment, a local
+ * user through flags.
  *
  * @param checkpointRoot   folder holding {@code <jobId>/step-<n>/}
  * @param jobId            checkpoint namespace: the job's UID on a cluster, its name locally
@@ -15,10 +16,12 @@ import java.nio.file.Path;
  * @param progressBar      redraw one console line (a terminal) instead of printing log lines
  * @param reportDir        where the run report goes; null = beside the checkpoints
  * @param handleSignals    turn SIGTERM/SIGINT into checkpoint-and-exit (off when a test runs the trainer in-process)
+ * @param gracePeriod      time from SIGTERM to SIGKILL: the pod's terminationGracePeriodSeconds, which the operator
+ *                         passes as GOODPUT_GRACE_PERIOD_SECONDS; null = spec.checkpoint.gracePeriodSeconds, else 30 s
  */
 public record RunSettings(TrainingJobManifest manifest, Path manifestPath, Path checkpointRoot, String jobId,
                           int attempt, int metricsPort, Path terminationLog, boolean progressBar, Path reportDir,
-                          boolean handleSignals) {
+                          boolean handleSignals, Duration gracePeriod) {
 
     public Path jobCheckpoints() {
         return checkpointRoot.resolve(jobId);

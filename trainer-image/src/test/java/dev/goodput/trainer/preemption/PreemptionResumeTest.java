@@ -88,6 +88,20 @@ class PreemptionResumeTest {
     }
 
     @Test
+    void theTrainerPlansItsSaveWithinThePodsGracePeriodNotTheManifestDefault(@TempDir Path dir) throws Exception {
+        Path manifest = dir.resolve("job.yaml");
+        Files.writeString(manifest, TestJobs.yaml("mlp", 640, "maxSteps: 100000"));
+        // The operator derives terminationGracePeriodSeconds from how long saves take and passes the same number.
+        try (TrainerProcess p = TrainerProcess.start(java.util.Map.of("GOODPUT_GRACE_PERIOD_SECONDS", "77"), manifest,
+                dir.resolve("ckpt"), dir.resolve("term.json"))) {
+            await().atMost(Duration.ofSeconds(60)).until(() -> p.printed("model mlp:"));
+            p.sigterm();
+            assertThat(p.waitFor(60)).isEqualTo(ExitCodes.PREEMPTED);
+            assertThat(p.printed("SIGTERM received; checkpointing before exit (grace 77s)")).as(String.join("\n", p.lines())).isTrue();
+        }
+    }
+
+    @Test
     void badManifestIsRefusedBeforeAnyCheckpointIsTouched(@TempDir Path dir) throws Exception {
         Path ckpt = dir.resolve("ckpt");
         Path job = ckpt.resolve("test-job");
