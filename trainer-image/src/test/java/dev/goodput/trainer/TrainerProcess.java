@@ -14,10 +14,11 @@ import java.util.concurrent.TimeUnit;
 public final class TrainerProcess implements AutoCloseable {
     private final Process process;
     private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final Thread reader;
 
     private TrainerProcess(Process process) {
         this.process = process;
-        Thread reader = new Thread(() -> {
+        reader = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String l; (l = r.readLine()) != null; ) lines.add(l);
             } catch (IOException ignored) {
@@ -78,13 +79,16 @@ public final class TrainerProcess implements AutoCloseable {
         return process.pid();
     }
 
-    /** SIGTERM, as the kubelet sends when a pod is deleted or evicted. */
+    /**
+     * SIGTERM, as the kubelet sends when a pod is deleted or evicted. Through the process handle: {@link Process#destroy}
+     * also closes the pipes, so everything the trainer prints after the signal (its save, its exit line) would be lost.
+     */
     public void sigterm() {
-        process.destroy();
+        process.toHandle().destroy();
     }
 
     public void sigkill() {
-        process.destroyForcibly();
+        process.toHandle().destroyForcibly();
     }
 
     public int waitFor(long seconds) throws InterruptedException {
@@ -92,6 +96,7 @@ public final class TrainerProcess implements AutoCloseable {
             process.destroyForcibly();
             throw new AssertionError("trainer did not exit within " + seconds + "s; output:\n" + String.join("\n", lines));
         }
+        reader.join(10_000); // the process has exited: read its output to the end before anyone looks at it
         return process.exitValue();
     }
 
