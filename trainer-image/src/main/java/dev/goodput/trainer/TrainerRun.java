@@ -53,6 +53,7 @@ import dev.goodput.trainer.precision.HalfPrecisionModel;
 import dev.goodput.trainer.precision.LossScaler;
 import dev.goodput.trainer.precision.MixedPrecisionOptimizer;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -160,7 +161,7 @@ public final class TrainerRun {
                 : devices.gpu() ? devices.devices().size() : 0);
         String device = devices.type();
         long seed = t.seed == null ? 42 : t.seed;
-        progress = new RunProgress(seed);
+        progress = new RunProgress(seed, settings.attempt(), ManagementFactory.getRuntimeMXBean().getStartTime());
 
         try (NDManager manager = NDManager.newBaseManager(devices.devices().get(0), engine.getEngineName());
              StatusServer server = startServer()) {
@@ -298,6 +299,7 @@ public final class TrainerRun {
         NativeHeap.returnFreedMemory();
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, margin, MAX_PROBES)
                 .tune(t.globalBatchSize, new MemoryProbe(manager, spec.model, example, classes, 3, meter));
+        progress.tuned(r.seconds());
         tunedPeakShare = r.probes().stream().filter(p -> p.fits() && !p.predicted() && p.micro() == r.largestFit())
                 .mapToDouble(p -> (double) p.peakBytes() / budget).findFirst().orElse(Double.MAX_VALUE);
         for (BatchSizeTuner.Probe p : r.probes()) {

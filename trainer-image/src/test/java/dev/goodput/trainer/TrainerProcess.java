@@ -71,6 +71,33 @@ public final class TrainerProcess implements AutoCloseable {
         return List.copyOf(lines);
     }
 
+    private static final java.util.regex.Pattern METRICS_PORT = java.util.regex.Pattern.compile("metrics on :(\\d+)");
+
+    /** The port of /metrics and /progress, once the trainer has printed it (run with --metrics-port 0); else -1. */
+    public int metricsPort() {
+        for (String l : lines) {
+            java.util.regex.Matcher m = METRICS_PORT.matcher(l);
+            if (m.find()) return Integer.parseInt(m.group(1));
+        }
+        return -1;
+    }
+
+    /** GET of one of the trainer's endpoints (/progress, /metrics, /healthz) on loopback. */
+    public String get(String path) throws IOException, InterruptedException {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort() + path))
+                .timeout(java.time.Duration.ofSeconds(5)).build();
+        return java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The trainer's /progress, or null while it does not answer. */
+    public dev.goodput.api.status.TrainerReport progress() {
+        try {
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(get("/progress"), dev.goodput.api.status.TrainerReport.class);
+        } catch (IOException | InterruptedException e) {
+            return null;
+        }
+    }
+
     public boolean alive() {
         return process.isAlive();
     }

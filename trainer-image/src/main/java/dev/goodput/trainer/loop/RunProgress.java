@@ -40,9 +40,25 @@ public final class RunProgress {
     private int lossScaleGoodSteps;
     private long skippedSteps;
     private final List<TrainingState.Evaluation> history = new ArrayList<>();
+    // This attempt's time breakdown for the operator's badput accounting (docs/cost.md): wall seconds.
+    private final int attempt;
+    private final long processStartMillis;
+    private double tuningSeconds;
+    private Double startupSeconds;
+    private double checkpointSeconds;
 
     public RunProgress(long seed) {
+        this(seed, 0, System.currentTimeMillis());
+    }
+
+    /**
+     * @param attempt            which attempt of the job this process is (GOODPUT_ATTEMPT)
+     * @param processStartMillis when this process started (the JVM's start time), for the start-up share
+     */
+    public RunProgress(long seed, int attempt, long processStartMillis) {
         this.seed = seed;
+        this.attempt = attempt;
+        this.processStartMillis = processStartMillis;
     }
 
     public synchronized void totalSteps(Long total) {
@@ -69,9 +85,23 @@ public final class RunProgress {
         if (s.tunedBatch() != null) tunedBatch = s.tunedBatch();
     }
 
-    /** Starts the clock of this attempt; training time accrues across attempts from the checkpoint's value. */
+    /**
+     * Starts the clock of this attempt; training time accrues across attempts from the checkpoint's value. What came
+     * before, from process start, is start-up (JVM, data, resume, model), tuning excepted.
+     */
     public synchronized void startClock() {
         attemptStartNanos = System.nanoTime();
+        startupSeconds = Math.max(0, (System.currentTimeMillis() - processStartMillis) / 1000.0 - tuningSeconds);
+    }
+
+    /** The batch tuner ran for this long in this attempt. */
+    public synchronized void tuned(double seconds) {
+        tuningSeconds += seconds;
+    }
+
+    /** Training waited this long for a checkpoint (a snapshot, a save in the foreground, or a save still in flight). */
+    public synchronized void checkpointBlocked(double seconds) {
+        checkpointSeconds += seconds;
     }
 
     public synchronized double trainingSeconds() {
@@ -136,6 +166,10 @@ public final class RunProgress {
         r.samplesToTarget = samplesToTarget;
         r.trainingSeconds = trainingSeconds();
         r.resumedFromStep = resumedFrom;
+        r.attempt = attempt;
+        r.startupSeconds = startupSeconds;
+        r.tuningSeconds = tuningSeconds;
+        r.checkpointSeconds = checkpointSeconds;
         return r;
     }
 

@@ -106,6 +106,7 @@ public final class TrainingLoop {
                     long t0 = System.nanoTime();
                     Snapshot s = snapshot();
                     checkpoints.saveInBackground(s, progress.trainingSeconds(), (System.nanoTime() - t0) / 1e9);
+                    progress.checkpointBlocked((System.nanoTime() - t0) / 1e9); // the snapshot, and a save still in flight
                 }
                 if (checkpoints.failingRepeatedly()) {
                     progress.phase("Failed");
@@ -224,8 +225,7 @@ public final class TrainingLoop {
     private Outcome finish(Reason reason) {
         if (lastEvaluationStep != progress.step()) evaluate();
         progress.phase("Checkpointing");
-        long t0 = System.nanoTime();
-        boolean ok = checkpoints.saveNow(snapshot(), (System.nanoTime() - t0) / 1e9);
+        boolean ok = saveInForeground();
         return new Outcome(reason, lastEvaluation, meter.overallWaitShare(), ok);
     }
 
@@ -233,8 +233,15 @@ public final class TrainingLoop {
         progress.phase("Checkpointing");
         listener.onMessage(preemption.signalName() + ": saving step " + progress.step() + " ("
                 + Math.max(0, preemption.remaining().toMillis()) + " ms of grace left)");
-        long t0 = System.nanoTime();
-        boolean ok = checkpoints.saveNow(snapshot(), (System.nanoTime() - t0) / 1e9);
+        boolean ok = saveInForeground();
         return new Outcome(Reason.PREEMPTED, lastEvaluation, meter.overallWaitShare(), ok);
+    }
+
+    private boolean saveInForeground() {
+        long t0 = System.nanoTime();
+        Snapshot s = snapshot();
+        boolean ok = checkpoints.saveNow(s, (System.nanoTime() - t0) / 1e9);
+        progress.checkpointBlocked((System.nanoTime() - t0) / 1e9);
+        return ok;
     }
 }

@@ -9,18 +9,11 @@ import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.TrainerProcess;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -102,11 +95,11 @@ class DiskFullTest {
         Path term3 = dir.resolve("term3.json");
         try (TrainerProcess p = job.start(checkpoints, term3, List.of(), "--set", "spec.checkpoint.interval=1s",
                 "--set", "spec.training.maxSteps=1000000", "--metrics-port", "0")) {
-            await().atMost(Duration.ofSeconds(60)).until(() -> port(p) > 0);
-            TrainerReport live = await().atMost(Duration.ofSeconds(30)).until(() -> progress(port(p)),
+            await().atMost(Duration.ofSeconds(60)).until(() -> p.metricsPort() > 0);
+            TrainerReport live = await().atMost(Duration.ofSeconds(30)).until(p::progress,
                     r -> r != null && r.checkpointFailures != null);
             assertThat(live.checkpointError).contains("disk full");
-            String metrics = get(port(p), "/metrics");
+            String metrics = p.get("/metrics");
             assertThat(metrics).containsPattern("goodput_trainer_checkpoint_failures_total [1-9]");
             int code = p.waitFor(120);
             String log = String.join("\n", p.lines());
@@ -143,28 +136,4 @@ class DiskFullTest {
         return ballast;
     }
 
-    private static final Pattern PORT = Pattern.compile("metrics on :(\\d+)");
-
-    private static int port(TrainerProcess p) {
-        for (String l : p.lines()) {
-            Matcher m = PORT.matcher(l);
-            if (m.find()) return Integer.parseInt(m.group(1));
-        }
-        return -1;
-    }
-
-    private static TrainerReport progress(int port) {
-        try {
-            return JSON.readValue(get(port, "/progress"), TrainerReport.class);
-        } catch (IOException | InterruptedException e) {
-            return null;
-        }
-    }
-
-    private static String get(int port, String path) throws IOException, InterruptedException {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return r.body();
-    }
 }
