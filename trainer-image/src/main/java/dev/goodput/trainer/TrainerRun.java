@@ -358,9 +358,13 @@ public final class TrainerRun {
                 : outcome.reason() == TrainingLoop.Reason.CHECKPOINTS_FAILING ? result + "; " + checkpoints.lastError()
                 : (preempted ? "preempted (" + preemption.signalName() + ")" : result) + ", but " + checkpoints.lastError();
         writeTermination(settings.terminationLog(), r);
+        // From here the exit code is decided: if the grace period runs out while the process winds down, it is still
+        // this one, not 143, since the checkpoint it speaks of is already durable (or already known to have failed).
+        preemption.settle(code);
         if (!preempted) printSummary(r, outcome, plan);
         out.println("goodput: " + r.message + "; exit " + code);
-        // After SIGTERM the report only gets written with time to spare: the exit code must land inside the grace period.
+        // After SIGTERM the report is only rendered with time to spare (a few seconds, more on a loaded node); should
+        // the grace period end while it renders, the exit code is still the settled one.
         boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
         if (runReport != null && time) {
             runReport.writeTo(settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints(),

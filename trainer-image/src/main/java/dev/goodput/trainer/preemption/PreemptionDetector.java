@@ -17,6 +17,8 @@ public final class PreemptionDetector {
     private final Duration grace;
     private volatile long firstSignalNanos;
     private volatile String signalName;
+    /** The exit code once the run's outcome is decided; until then the deadline means {@link #HALTED}. */
+    private volatile int settled = HALTED;
 
     public PreemptionDetector(Duration grace) {
         this.grace = grace;
@@ -52,8 +54,21 @@ public final class PreemptionDetector {
         } catch (InterruptedException e) {
             return;
         }
-        System.err.println("goodput: grace period nearly over and the checkpoint is not done; exiting, the previous checkpoint stays the latest");
-        Runtime.getRuntime().halt(HALTED);
+        int code = settled;
+        if (code == HALTED) {
+            System.err.println("goodput: grace period nearly over and the checkpoint is not done; exiting, the previous checkpoint stays the latest");
+        } else {
+            System.err.println("goodput: grace period nearly over while shutting down; exiting with the decided code " + code);
+        }
+        Runtime.getRuntime().halt(code);
+    }
+
+    /**
+     * The run's outcome is decided and reported (its checkpoint durable, or known to have failed): should the grace
+     * period end before the process does, it exits with {@code code} rather than {@link #HALTED}.
+     */
+    public void settle(int code) {
+        settled = code;
     }
 
     public boolean stopRequested() {
