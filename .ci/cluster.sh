@@ -159,7 +159,11 @@ ensure_jars() {
 }
 
 # buildah bud, offline: every FROM is a local image.
-bud() { "${BUILDAH[@]}" bud -q --isolation chroot --pull-never --layers=false "$@" >/dev/null; }
+# (its network lock file goes to the cache, not /etc/cni; RUN steps use this machine's network, for apt-get)
+bud() {
+  "${BUILDAH[@]}" bud -q --isolation chroot --network host --cni-config-dir "$CACHE/buildah/cni" --pull-never \
+    --layers=false "$@" >/dev/null
+}
 
 # The images' tar archives (docker-archive) in $CACHE/images, rebuilt when their inputs change.
 build_images() {
@@ -367,7 +371,6 @@ resolvConf: $STATE/resolv.conf
 clusterDomain: cluster.local
 podCIDR: $POD_CIDR
 podLogsDir: $STATE/pod-logs
-volumePluginDir: $STATE/kubelet-plugins
 # This machine's disk and memory are not the cluster's to manage: never evict for them, never collect images.
 evictionHard: {memory.available: "0%", nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
 imageGCHighThresholdPercent: 100
@@ -398,6 +401,7 @@ record_host() {
     echo "run_netns_mounted=$(mountpoint -q /run/netns 2>/dev/null && echo 1 || echo 0)"
     echo "run_containerd_existed=$([[ -e /run/containerd ]] && echo 1 || echo 0)"
     echo "var_log_containers_existed=$([[ -e /var/log/containers ]] && echo 1 || echo 0)"
+    echo "var_lib_cni_existed=$([[ -e /var/lib/cni ]] && echo 1 || echo 0)"
     local s v
     for s in "${SYSCTLS[@]}"; do
       v=$(sysctl -n "$s" 2>/dev/null) && echo "sysctl_${s//[.]/_}='$s=$v'"
@@ -408,12 +412,15 @@ record_host() {
 
 restore_sysctls() {
   [[ -s $HOST_BEFORE ]] || return 0
-  local line
+  local line now changed=()
   while IFS= read -r line; do
     [[ $line == sysctl_* ]] || continue
     line=${line#*=}; line=${line//\'/}
-    [[ "$(sysctl -n "${line%%=*}" 2>/dev/null)" == "${line#*=}" ]] || sysctl -q -w "$line" >/dev/null 2>&1 || true
+    now=$(sysctl -n "${line%%=*}" 2>/dev/null) || continue
+    [[ $now == "${line#*=}" ]] && continue
+    sysctl -q -w "$line" >/dev/null 2>&1 && changed+=("${line%%=*} $now -> ${line#*=}")
   done <"$HOST_BEFORE"
+  [[ ${#changed[@]} -eq 0 ]] || log "restored sysctls: ${changed[*]}"
 }
 
 setup_network() {
@@ -448,6 +455,7 @@ start() {
   local name=$1; shift
   (
     for h in $(cgroup_hierarchies); do echo "$BASHPID" >"$h/$CGROUP/control/cgroup.procs"; done
+    exec 8>&-  # not the lock: it is held by this script only
     exec setsid nsenter --net="/run/netns/$NETNS" -- "$@" </dev/null
   ) >>"$LOGS/$name.log" 2>&1 &
   echo $! >"$STATE/pids/$name"
@@ -527,7 +535,8 @@ up() {
   wait_for "containerd" 30 ctr --address /run/containerd/containerd.sock version
   # containers a crashed run left in containerd's store
   local ids; ids=$("${CTR[@]}" tasks ls -q 2>/dev/null || true)
-  [[ -z $ids ]] || { "${CTR[@]}" tasks kill -s SIGKILL $ids >/dev/null 2>&1 || true; "${CTR[@]}" tasks rm -f $ids >/dev/null 2>&1 || true; }
+  for c in $ids; do "${CTR[@]}" tasks kill -a -s SIGKILL "$c" >/dev/null 2>&1 || true; done
+  [[ -z $ids ]] || "${CTR[@]}" tasks rm -f $ids >/dev/null 2>&1 || true
   ids=$("${CTR[@]}" containers ls -q 2>/dev/null || true)
   [[ -z $ids ]] || "${CTR[@]}" containers rm $ids >/dev/null 2>&1 || true
   import_images
@@ -543,7 +552,8 @@ up() {
     --authentication-kubeconfig "$STATE/scheduler.kubeconfig" --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --cert-dir "$STATE/certs" --leader-elect=false --v 1
   start kubelet "$BIN/kubelet" --config "$STATE/kubelet.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
-    --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet-pki" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1
+    --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet-pki" \
+    --volume-plugin-dir "$STATE/kubelet-plugins" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" --v 1
   start kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml" --v 1
   wait_for "node $NODE_NAME Ready" 90 node_ready
   wait_for "ServiceAccount default/default" 30 kubectl -n default get serviceaccount default
@@ -574,7 +584,7 @@ spec:
   storageClassName: ""
   hostPath: {path: $STATE/volumes/pv$i, type: Directory}
 EOF
-  done | kubectl apply -f - >/dev/null
+  done | kubectl apply -f - 2>&1 >/dev/null | { grep -v "Recycle reclaim policy is deprecated" >&2 || true; }
 }
 
 # ---- down --------------------------------------------------------------------------------------------------------
@@ -600,8 +610,8 @@ teardown() {
   done
   if alive containerd; then
     local ids; ids=$("${CTR[@]}" tasks ls -q 2>/dev/null || true)
-    [[ -z $ids ]] || "${CTR[@]}" tasks kill -a -s SIGKILL $ids >/dev/null 2>&1 || true
-    sleep 0.5
+    for d in $ids; do "${CTR[@]}" tasks kill -a -s SIGKILL "$d" >/dev/null 2>&1 || true; done
+    [[ -z $ids ]] || sleep 0.5
     [[ -z $ids ]] || "${CTR[@]}" tasks rm -f $ids >/dev/null 2>&1 || true
     ids=$("${CTR[@]}" containers ls -q 2>/dev/null || true)
     [[ -z $ids ]] || "${CTR[@]}" containers rm $ids >/dev/null 2>&1 || true
@@ -630,10 +640,10 @@ teardown() {
   [[ -e /run/netns/$NETNS ]] && ip netns del "$NETNS"
   ip link del "$HOST_IF" 2>/dev/null || true
   # host paths we made
-  local run_netns_existed=1 run_netns_mounted=1 run_containerd_existed=1 var_log_containers_existed=1
+  local run_netns_existed=1 run_netns_mounted=1 run_containerd_existed=1 var_log_containers_existed=1 var_lib_cni_existed=1
   if [[ -s $HOST_BEFORE ]]; then
     # shellcheck disable=SC1090
-    eval "$(grep -E '^(run_netns_existed|run_netns_mounted|run_containerd_existed|var_log_containers_existed)=[01]$' "$HOST_BEFORE")"
+    eval "$(grep -E '^(run_netns_existed|run_netns_mounted|run_containerd_existed|var_log_containers_existed|var_lib_cni_existed)=[01]$' "$HOST_BEFORE")"
   fi
   if [[ $run_netns_mounted == 0 && -d /run/netns && -z "$(ls -A /run/netns)" ]]; then
     umount /run/netns 2>/dev/null || true
@@ -643,6 +653,11 @@ teardown() {
   if [[ -d /var/log/containers ]]; then
     find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*" -delete 2>/dev/null || true
     [[ $var_log_containers_existed == 1 ]] || rmdir /var/log/containers 2>/dev/null || true
+  fi
+  # containerd's CNI library caches each pod's result in /var/lib/cni/results/<network>-<id>-<if>
+  if [[ -d /var/lib/cni/results ]]; then
+    find /var/lib/cni/results -maxdepth 1 -name 'goodput-*' -delete 2>/dev/null || true
+    [[ $var_lib_cni_existed == 1 ]] || { rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true; }
   fi
   restore_sysctls
   rm -rf "$STATE" "$KUBECONFIG_OUT" "$HOST_BEFORE"
