@@ -20,7 +20,7 @@ log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*"; }
 cleanup() {
   [[ ${GOODPUT_E2E_KEEP:-0} == 1 ]] && return
   kubectl delete ns "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
-  "$HELM" uninstall goodput -n goodput-system >/dev/null 2>&1 || true
+  "$HELM" uninstall goodput -n goodput-system --wait >/dev/null 2>&1 || true
 }
 report() {
   kubectl -n "$NS" get trainingjob "$JOB" -o yaml 2>&1 | sed -n '/^status:/,$p'
@@ -30,7 +30,7 @@ report() {
 }
 trap cleanup EXIT
 
-"$HELM" uninstall goodput -n goodput-system >/dev/null 2>&1 || true
+"$HELM" uninstall goodput -n goodput-system --wait >/dev/null 2>&1 || true
 kubectl delete ns "$NS" --ignore-not-found --wait >/dev/null
 kubectl create ns "$NS" >/dev/null
 kubectl label ns "$NS" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest >/dev/null

@@ -109,7 +109,7 @@ else
 fi
 
 # 4. the chart's operator from the local image: Ready, and it talks to the API server through the kubernetes Service
-"$HELM" uninstall goodput -n goodput-system >/dev/null 2>&1
+"$HELM" uninstall goodput -n goodput-system --wait >/dev/null 2>&1
 kubectl delete crd trainingjobs.goodput.dev --ignore-not-found >/dev/null 2>&1
 start=$(t)
 if out=$("$HELM" install goodput helm/goodput --namespace goodput-system --create-namespace \

@@ -547,7 +547,7 @@ up() {
     --service-account-private-key-file "$p/sa.key" --root-ca-file "$p/ca.crt" --use-service-account-credentials \
     --cluster-signing-cert-file "$p/ca.crt" --cluster-signing-key-file "$p/ca.key" \
     --service-cluster-ip-range "$SVC_CIDR" --cluster-cidr "$POD_CIDR" --allocate-node-cidrs=false \
-    --pv-recycler-pod-template-filepath-hostpath "$STATE/recycler.yaml" --v 1
+    --pv-recycler-pod-template-filepath-hostpath "$STATE/recycler.yaml" --flex-volume-plugin-dir "$STATE/kubelet-plugins" --v 1
   start kube-scheduler "$BIN/kube-scheduler" --kubeconfig "$STATE/scheduler.kubeconfig" \
     --authentication-kubeconfig "$STATE/scheduler.kubeconfig" --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --cert-dir "$STATE/certs" --leader-elect=false --v 1
@@ -603,11 +603,18 @@ cgroup_pids() { # every process in our cgroup tree, any hierarchy
 }
 
 teardown() {
-  local d pid i
-  # kubelet and the control plane first, then the pods' containers, then containerd.
+  local d pid i t1=$SECONDS
+  # kubelet and the control plane first, then the pods' containers, then containerd. All data goes: 2 s to stop
+  # on SIGTERM is plenty (kube-apiserver would otherwise drain for longer).
+  local pids=()
   for d in kube-proxy kubelet kube-scheduler kube-controller-manager kube-apiserver etcd; do
-    pid=$(cat "$STATE/pids/$d" 2>/dev/null) && stop_pid "$pid" 10
+    pid=$(cat "$STATE/pids/$d" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && pids+=("$pid")
   done
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill -TERM "${pids[@]}" 2>/dev/null || true
+    for ((i = 0; i < 20; i++)); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+  fi
   if alive containerd; then
     local ids; ids=$("${CTR[@]}" tasks ls -q 2>/dev/null || true)
     for d in $ids; do "${CTR[@]}" tasks kill -a -s SIGKILL "$d" >/dev/null 2>&1 || true; done
@@ -615,7 +622,7 @@ teardown() {
     [[ -z $ids ]] || "${CTR[@]}" tasks rm -f $ids >/dev/null 2>&1 || true
     ids=$("${CTR[@]}" containers ls -q 2>/dev/null || true)
     [[ -z $ids ]] || "${CTR[@]}" containers rm $ids >/dev/null 2>&1 || true
-    stop_pid "$(cat "$STATE/pids/containerd")" 10
+    stop_pid "$(cat "$STATE/pids/containerd")" 5
   fi
   # Whatever still runs in the node's cgroups or network namespace (a crashed run's shims, containers, daemons).
   for i in 1 2 3; do
@@ -655,8 +662,14 @@ teardown() {
     [[ $var_log_containers_existed == 1 ]] || rmdir /var/log/containers 2>/dev/null || true
   fi
   # containerd's CNI library caches each pod's result in /var/lib/cni/results/<network>-<id>-<if>
+  # (network goodput, and containerd's own cni-loopback for the same sandbox ids)
   if [[ -d /var/lib/cni/results ]]; then
-    find /var/lib/cni/results -maxdepth 1 -name 'goodput-*' -delete 2>/dev/null || true
+    local f id
+    for f in /var/lib/cni/results/goodput-*; do
+      [[ -e $f ]] || continue
+      id=${f#/var/lib/cni/results/goodput-}; id=${id%-*}
+      rm -f "$f" "/var/lib/cni/results/cni-loopback-$id-lo"
+    done
     [[ $var_lib_cni_existed == 1 ]] || { rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true; }
   fi
   restore_sysctls
