@@ -108,6 +108,22 @@ else
   fail "sigterm pod not Running: $(kubectl -n "$NS" describe pod sigterm | tail -n 5)"
 fi
 
+# 3b. nothing leaves the machine: from a pod, an address off the machine (TEST-NET-2) is unreachable at once
+hardened offnet '["/bin/bash", "-c", "timeout 5 bash -c \"echo > /dev/tcp/198.51.100.1/80\" 2>&1; exit 0"]' | kubectl apply -f - >/dev/null
+if wait_phase "$NS" offnet 60 'Succeeded|Failed' && out=$(kubectl -n "$NS" logs offnet 2>&1) && grep -q 'Network is unreachable' <<<"$out"; then
+  pass "a pod's packet to 198.51.100.1: $(head -n1 <<<"$out" | sed 's/.*: //')"
+else
+  fail "a pod reaching 198.51.100.1: phase $(phase_of "$NS" offnet): ${out:-}"
+fi
+if ! nsenter --net=/run/netns/goodput-node ip route get 198.51.100.1 >/dev/null 2>&1 && ! nsenter --net=/run/netns/goodput-node ip route | grep -q '^default'; then
+  pass "the node's namespace has no default route: $(nsenter --net=/run/netns/goodput-node ip route | tr '\n' ';')"
+else
+  fail "the node's namespace routes off the machine: $(nsenter --net=/run/netns/goodput-node ip route | tr '\n' ';')"
+fi
+if false; then
+  fail "sigterm pod not Running: $(kubectl -n "$NS" describe pod sigterm | tail -n 5)"
+fi
+
 # 4. the chart's operator from the local image: Ready, and it talks to the API server through the kubernetes Service
 "$HELM" uninstall goodput -n goodput-system --wait >/dev/null 2>&1
 kubectl delete crd trainingjobs.goodput.dev --ignore-not-found >/dev/null 2>&1

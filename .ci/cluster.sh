@@ -105,7 +105,7 @@ apt_mirror() {
       function flush() { if (u != "" && (" " s " ") ~ (" " c " ")) print u; u = ""; s = "" }
       FNR == 1 { flush() } /^URIs:/ { u = $2 } /^Suites:/ { $1 = ""; s = $0 } /^[[:space:]]*$/ { flush() } END { flush() }
     ' /etc/apt/sources.list.d/*.sources 2>/dev/null
-    grep -h "^deb [^ ]* *[^ ]* $codename " /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+    { grep -h "^deb [^ ]* *[^ ]* $codename " /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
       | sed 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\).*/\2/'
   } | head -n1
 }
