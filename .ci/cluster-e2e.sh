@@ -5,6 +5,7 @@
 #   .ci/cluster-e2e.sh
 # Env: GOODPUT_E2E_TIMEOUT (seconds, default 1800), GOODPUT_E2E_FAIL_FAST (default 1: stop at the first failed
 # attempt instead of waiting for the operator's retries), GOODPUT_E2E_KEEP=1 (leave the release and namespace).
+# GOODPUT_E2E_HELM_ARGS (more helm install arguments, e.g. --set trainer.image.tag=...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/cluster.sh up >/dev/null
@@ -40,7 +41,7 @@ log "helm install goodput (operator goodput/operator:dev, trainer goodput/traine
 "$HELM" install goodput helm/goodput --namespace goodput-system --create-namespace \
   --set image.repository=goodput/operator --set image.tag=dev --set image.pullPolicy=Never \
   --set trainer.image.repository=goodput/trainer --set trainer.image.tag=dev --set trainer.image.flavor=cpu \
-  --set-string resources.requests.cpu=0 --wait --timeout 3m >/dev/null
+  --set-string resources.requests.cpu=0 ${GOODPUT_E2E_HELM_ARGS:-} --wait --timeout 3m >/dev/null
 log "operator Ready; kubectl apply -f examples/fashion-mnist.yaml in $NS (restricted)"
 kubectl -n "$NS" apply -f examples/fashion-mnist.yaml >/dev/null
 
