@@ -165,6 +165,13 @@ bud() {
     --layers=false "$@" >/dev/null
 }
 
+# image -> a docker-archive tar (buildah does not overwrite one: write a new file, then rename it)
+export_image() {
+  rm -f "$2.tmp"
+  "${BUILDAH[@]}" push -q "$1" "docker-archive:$2.tmp:$1" >/dev/null
+  mv -f "$2.tmp" "$2"
+}
+
 # The images' tar archives (docker-archive) in $CACHE/images, rebuilt when their inputs change.
 build_images() {
   local force=${1:-}
@@ -190,7 +197,7 @@ build_images() {
       || die "trainer-image/Dockerfile.cpu no longer copies the jar as expected; see $ctx/Dockerfile"
     bud --build-arg BASE_IMAGE="$BASE_IMAGE" -f "$ctx/Dockerfile" -t "$TRAINER_IMAGE" "$ctx"
     rm -rf "$ctx"
-    "${BUILDAH[@]}" push -q "$TRAINER_IMAGE" "docker-archive:$CACHE/images/trainer.tar:docker.io/$TRAINER_IMAGE" >/dev/null
+    export_image "$TRAINER_IMAGE" "$CACHE/images/trainer.tar"
     echo "$key" >"$CACHE/images/trainer.key"
   fi
   # Operator: operator/src/main/docker/Dockerfile.jvm as published, on the local equivalent of its UBI base.
@@ -200,11 +207,11 @@ build_images() {
     log "building $OPERATOR_IMAGE from operator/src/main/docker/Dockerfile.jvm on $OPERATOR_BASE_IMAGE"
     bud --build-arg BASE_IMAGE="$BASE_IMAGE" -f cluster/images/operator-base.Containerfile -t "$OPERATOR_BASE_IMAGE" cluster/images
     bud --build-arg BASE_IMAGE="$OPERATOR_BASE_IMAGE" -f operator/src/main/docker/Dockerfile.jvm -t "$OPERATOR_IMAGE" operator
-    "${BUILDAH[@]}" push -q "$OPERATOR_IMAGE" "docker-archive:$CACHE/images/operator.tar:docker.io/$OPERATOR_IMAGE" >/dev/null
+    export_image "$OPERATOR_IMAGE" "$CACHE/images/operator.tar"
     echo "$key" >"$CACHE/images/operator.key"
   fi
   if [[ ! -s $CACHE/images/pause.tar ]]; then
-    "${BUILDAH[@]}" push -q "$PAUSE_IMAGE" "docker-archive:$CACHE/images/pause.tar:$PAUSE_IMAGE" >/dev/null
+    export_image "$PAUSE_IMAGE" "$CACHE/images/pause.tar"
   fi
   log "images ready ($(elapsed))"
 }
@@ -215,9 +222,10 @@ import_images() {
   mkdir -p "$mark"
   for name in pause trainer operator; do
     tar=$CACHE/images/$name.tar
-    case $name in pause) ref=$PAUSE_IMAGE ;; trainer) ref=docker.io/$TRAINER_IMAGE ;; operator) ref=docker.io/$OPERATOR_IMAGE ;; esac
+    # (containerd holds them under their fully qualified names: goodput/trainer:dev-cpu gets the default domain)
+    case $name in pause) ref=$PAUSE_IMAGE ;; trainer) ref=$TRAINER_IMAGE ;; operator) ref=$OPERATOR_IMAGE ;; esac
     key=$(cat "$CACHE/images/$name.key" 2>/dev/null || stat -c %Y "$tar")
-    if [[ "$(cat "$mark/$name" 2>/dev/null)" == "$key" ]] && "${CTR[@]}" images ls -q "name==$ref" | grep -q .; then
+    if [[ "$(cat "$mark/$name" 2>/dev/null)" == "$key" ]] && "${CTR[@]}" images ls -q | grep -q -x -e "$ref" -e "[^/]*/$ref"; then
       continue
     fi
     log "importing $ref into containerd"
@@ -339,7 +347,7 @@ spec:
     hostPath: {path: /replaced-by-the-recycler}
   containers:
   - name: pv-recycler
-    image: docker.io/$TRAINER_IMAGE
+    image: $TRAINER_IMAGE
     imagePullPolicy: Never
     securityContext: {runAsUser: 0}
     command: ["/bin/sh", "-c", "rm -rf /scrub/..?* /scrub/.[!.]* /scrub/* && test -z \"\$(ls -A /scrub)\""]
