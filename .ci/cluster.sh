@@ -59,7 +59,9 @@ t0=$SECONDS
 elapsed() { echo "$(( SECONDS - t0 ))s"; }
 
 in_node() { nsenter --net="/run/netns/$NETNS" -- "$@"; }
-BUILDAH=(buildah --root "$CACHE/buildah/root" --runroot "$CACHE/buildah/run" --storage-driver overlay)
+# buildah's own store, and its network lock files in the cache (by default it makes /etc/cni/net.d on first use)
+BUILDAH=(env CONTAINERS_CONF="$CACHE/buildah/containers.conf" buildah --root "$CACHE/buildah/root"
+         --runroot "$CACHE/buildah/run" --storage-driver overlay)
 CTR=(ctr --address /run/containerd/containerd.sock -n k8s.io)
 
 cgroup_hierarchies() { # every cgroup (v1, and the hybrid v2) mount point
@@ -175,7 +177,8 @@ export_image() {
 # The images' tar archives (docker-archive) in $CACHE/images, rebuilt when their inputs change.
 build_images() {
   local force=${1:-}
-  mkdir -p "$CACHE/images"
+  mkdir -p "$CACHE/images" "$CACHE/buildah/cni"
+  printf '[network]\nnetwork_config_dir = "%s"\n' "$CACHE/buildah/cni" >"$CACHE/buildah/containers.conf"
   build_base
   build_pause
   ensure_jars
