@@ -1,6 +1,8 @@
 # Goodput: the two commands of the README.
 #   make demo   trains the Fashion-MNIST CNN on this machine, no cluster needed
 #   make test   installs what the tests need and runs the whole suite (.ci/run calls exactly this)
+# A real single-node cluster on this machine (docs/cluster.md):
+#   make cluster / make cluster-down / make cluster-smoke / make cluster-e2e
 SHELL := /bin/bash
 MVN ?= mvn -B -q
 TRAINER_JAR := trainer-image/target/goodput-trainer.jar
@@ -10,7 +12,7 @@ DEMO_DIR := goodput-runs/demo
 # threads while training starts (bench/README.md).
 TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
 
-.PHONY: demo test build trainer deps clean gpu-carry
+.PHONY: demo test build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e
 
 demo: $(DATASET) trainer
 	rm -rf $(DEMO_DIR)
@@ -27,6 +29,20 @@ build:
 
 deps:
 	.ci/install-deps.sh
+
+# Builds what is missing (node binaries, base root filesystem, jars, images; all cached), starts the cluster.
+cluster:
+	.ci/cluster.sh up
+
+cluster-down:
+	.ci/cluster.sh down
+
+cluster-smoke: cluster
+	.ci/cluster-smoke.sh
+
+# The chart's operator runs examples/fashion-mnist.yaml to Succeeded (several minutes of training on 2 cores).
+cluster-e2e: cluster
+	.ci/cluster-e2e.sh
 
 $(DATASET):
 	.ci/install-deps.sh dataset

@@ -15,8 +15,15 @@
 #
 # Usage: .ci/kube-binaries.sh            # builds/uses the default version
 #        KUBE_VERSION=1.35.4 .ci/kube-binaries.sh
+#        KUBE_EXTRA_BINARIES="kubelet kube-proxy kube-scheduler kube-controller-manager" .ci/kube-binaries.sh
 # Env:   KUBE_VERSION (X.Y.Z; unset = try KUBE_VERSION_CANDIDATES in order),
-#        KUBE_API_TEST_DIR (default ~/.kubeapitest), GOPATH/GOMODCACHE (go defaults).
+#        KUBE_EXTRA_BINARIES (more k8s.io/kubernetes/cmd/<name> binaries into the same dir, for the local
+#        cluster of .ci/cluster.sh; kube-api-test ignores them), KUBE_API_TEST_DIR (default ~/.kubeapitest),
+#        GOPATH/GOMODCACHE (go defaults).
+# Network: only the Go module proxy. GOPROXY is `go env GOPROXY` without its `direct`/`off` entries (so go never
+# turns to a VCS host), and the checksum database (GOSUMDB, go's default) is reached through that proxy
+# (<proxy>/sumdb/<name>/supported; go uses it when the proxy answers 200). Set GOSUMDB=off yourself only for a
+# proxy that does not serve the checksum database.
 # Output: progress on stderr; the last (only) stdout line is the binaries directory.
 # Idempotent: if the three binaries exist for the first candidate it prints the directory and
 # exits at once (no go/network); a fallback candidate is reused after the proxy refused the ones before it.
@@ -31,6 +38,11 @@ KUBE_VERSION_CANDIDATES="${KUBE_VERSION_CANDIDATES:-1.34.12 1.34.11 1.34.4 1.35.
 KUBE_API_TEST_DIR="${KUBE_API_TEST_DIR:-${HOME}/.kubeapitest}"
 PLATFORM_SUFFIX="-linux-amd64"
 BIN_NAMES=(etcd kube-apiserver kubectl)
+read -r -a EXTRA_NAMES <<<"${KUBE_EXTRA_BINARIES:-}"
+for b in "${EXTRA_NAMES[@]}"; do
+  [[ "$b" =~ ^kube[a-z-]*$ ]] || { printf '[kube-binaries] ERROR: KUBE_EXTRA_BINARIES: not a k8s.io/kubernetes/cmd name: %s\n' "$b" >&2; exit 1; }
+done
+ALL_NAMES=("${BIN_NAMES[@]}" "${EXTRA_NAMES[@]}")
 
 log() { printf '[kube-binaries] %s\n' "$*" >&2; }
 die() { printf '[kube-binaries] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -38,7 +50,7 @@ die() { printf '[kube-binaries] ERROR: %s\n' "$*" >&2; exit 1; }
 dir_for() { printf '%s/k8s/%s%s' "${KUBE_API_TEST_DIR}" "$1" "${PLATFORM_SUFFIX}"; }
 complete() {
   local d="$1" b
-  for b in "${BIN_NAMES[@]}"; do [[ -x "${d}/${b}" && -s "${d}/${b}" ]] || return 1; done
+  for b in "${ALL_NAMES[@]}"; do [[ -x "${d}/${b}" && -s "${d}/${b}" ]] || return 1; done
 }
 
 case "$(uname -s)-$(uname -m)" in
@@ -74,13 +86,11 @@ fi
 
 export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0 GOOS=linux GOARCH=amd64
-export GOPROXY="${GOPROXY:-$(go env GOPROXY)}"
-# The checksum DB may be unreachable on a registry-only network; keep it when it answers.
-if [[ -z "${GOSUMDB:-}" ]] && command -v curl >/dev/null 2>&1 \
-   && ! curl -fsS -m 10 -o /dev/null https://sum.golang.org/latest 2>/dev/null; then
-  log "sum.golang.org unreachable: GOSUMDB=off (modules still come from GOPROXY=${GOPROXY} over TLS)"
-  export GOSUMDB=off
-fi
+# Only the module proxy: drop `direct` and `off` from the list; go reaches the checksum database through the
+# proxy (it asks <proxy>/sumdb/<GOSUMDB>/supported before anything else), so GOSUMDB keeps go's default.
+GOPROXY="$(printf '%s\n' "${GOPROXY:-$(go env GOPROXY)}" | tr ',|' '\n\n' | grep -v -x -e direct -e off -e '' | paste -sd, - || true)"
+[[ -n "${GOPROXY}" ]] || die "GOPROXY names no module proxy (only direct/off); this build needs one"
+export GOPROXY GOSUMDB="${GOSUMDB:-$(go env GOSUMDB)}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/kube-binaries.XXXXXX")"
 probe="$(mktemp -d "${TMPDIR:-/tmp}/kube-binaries-probe.XXXXXX")"  # no go.mod: module-less look-ups
@@ -175,40 +185,58 @@ explain() {
   [[ ${#missing[@]} -eq 0 ]] || log "staging modules left out because the proxy did not serve them: ${missing[*]}"
 }
 
+target="$(dir_for "${version}")"
+have() { [[ -x "${target}/$1" && -s "${target}/$1" ]]; }  # already built (a dir with some of the binaries)
+
 start=${SECONDS}
-log "building kube-apiserver v${version} (first run downloads ~550 MB of modules; ~4 min on 2 cores)"
-gobuild "${staging}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver || { explain k8s.io/kubernetes/cmd/kube-apiserver; exit 1; }
+if ! have kube-apiserver; then
+  log "building kube-apiserver v${version} (first run downloads ~550 MB of modules; ~4 min on 2 cores)"
+  gobuild "${staging}/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver || { explain k8s.io/kubernetes/cmd/kube-apiserver; exit 1; }
+fi
 
 # etcd: the etcd server module k8s.io/kubernetes itself pins (its module root is package main).
-etcd_ver="$(cd "${work}" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 2>/dev/null || true)"
-log "building etcd ${etcd_ver:-?} (go.etcd.io/etcd/server/v3, as pinned by k8s.io/kubernetes)"
-if ! gobuild "${staging}/etcd" go.etcd.io/etcd/server/v3; then
-  log "could not build go.etcd.io/etcd/server/v3 ${etcd_ver}; falling back to an installed etcd"
-  if ! command -v etcd >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    log "apt-get install etcd-server"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >&2 || true
+if ! have etcd; then
+  etcd_ver="$(cd "${work}" && go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3 2>/dev/null || true)"
+  log "building etcd ${etcd_ver:-?} (go.etcd.io/etcd/server/v3, as pinned by k8s.io/kubernetes)"
+  if ! gobuild "${staging}/etcd" go.etcd.io/etcd/server/v3; then
+    log "could not build go.etcd.io/etcd/server/v3 ${etcd_ver}; falling back to an installed etcd"
+    if ! command -v etcd >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+      log "apt-get install etcd-server"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >&2 || true
+    fi
+    etcd_path="$(command -v etcd || true)"
+    [[ -n "${etcd_path}" ]] || die "no etcd: go.etcd.io/etcd/server/v3@${etcd_ver} failed to build and none is installed"
+    cp "${etcd_path}" "${staging}/etcd"
   fi
-  etcd_path="$(command -v etcd || true)"
-  [[ -n "${etcd_path}" ]] || die "no etcd: go.etcd.io/etcd/server/v3@${etcd_ver} failed to build and none is installed"
-  cp "${etcd_path}" "${staging}/etcd"
 fi
 
-log "building kubectl v${version}"
-if ! gobuild "${staging}/kubectl" k8s.io/kubernetes/cmd/kubectl; then
-  kubectl_path="$(command -v kubectl || true)"
-  [[ -n "${kubectl_path}" ]] || die "k8s.io/kubernetes/cmd/kubectl failed to build and no kubectl is on PATH"
-  log "kubectl build failed; copying ${kubectl_path}"
-  cp "${kubectl_path}" "${staging}/kubectl"
+if ! have kubectl; then
+  log "building kubectl v${version}"
+  if ! gobuild "${staging}/kubectl" k8s.io/kubernetes/cmd/kubectl; then
+    kubectl_path="$(command -v kubectl || true)"
+    [[ -n "${kubectl_path}" ]] || die "k8s.io/kubernetes/cmd/kubectl failed to build and no kubectl is on PATH"
+    log "kubectl build failed; copying ${kubectl_path}"
+    cp "${kubectl_path}" "${staging}/kubectl"
+  fi
 fi
-chmod 755 "${staging}" "${staging}"/*
-log "built in $(( SECONDS - start ))s: $("${staging}/kube-apiserver" --version)"
 
-target="$(dir_for "${version}")"
-if [[ -d "${target}" ]]; then  # a partial dir (e.g. an interrupted kube-api-test download)
-  for b in "${BIN_NAMES[@]}"; do mv -f "${staging}/${b}" "${target}/${b}"; done
+for b in "${EXTRA_NAMES[@]}"; do
+  have "$b" && continue
+  log "building $b v${version}"
+  gobuild "${staging}/$b" "k8s.io/kubernetes/cmd/$b" || { explain "k8s.io/kubernetes/cmd/$b"; exit 1; }
+done
+chmod 755 "${staging}"
+built=("${staging}"/*)
+[[ -e "${built[0]}" ]] && chmod 755 "${built[@]}"
+log "built in $(( SECONDS - start ))s: ${built[*]##*/}"
+
+if [[ -d "${target}" ]]; then  # a partial dir (an interrupted kube-api-test download, or the extras added later)
+  for f in "${built[@]}"; do [[ -e "$f" ]] && mv -f "$f" "${target}/"; done
+  rm -rf "${staging}"
 else
   mv "${staging}" "${target}"
 fi
 staging=""
 complete "${target}" || die "binaries missing in ${target}"
+"${target}/kube-apiserver" --version >&2
 echo "${target}"
