@@ -148,7 +148,8 @@ public final class RunProgress {
         p.totalSteps = totalSteps;
         p.epoch = position.epoch();
         p.samples = samples;
-        p.samplesPerSecond = samplesPerSecond;
+        // One decimal: it is shown as it is (kubectl get tj's SAMPLES/S column), and more digits are noise.
+        p.samplesPerSecond = samplesPerSecond == null ? null : Math.round(samplesPerSecond * 10) / 10.0;
         p.loss = loss;
         p.dataWaitShare = dataWaitShare;
         if (!history.isEmpty()) p.metric = history.get(history.size() - 1).accuracy();

@@ -25,7 +25,7 @@ class TrainerImageIT {
     static final Path JAR = MODULE.resolve("target/goodput-trainer.jar");
 
     record Dockerfile(List<String> from, Map<String, String> env, String user, String expose, List<String> entrypoint,
-                      List<String[]> copies, String workdir) {}
+                      List<String> cmd, List<String[]> copies, String workdir) {}
 
     static Dockerfile parse(Path file) throws Exception {
         List<String> lines = new ArrayList<>();
@@ -43,6 +43,7 @@ class TrainerImageIT {
         Map<String, String> env = new LinkedHashMap<>();
         String user = null, expose = null, workdir = null;
         List<String> entry = null;
+        List<String> cmd = null;
         List<String[]> copies = new ArrayList<>();
         for (String l : lines) {
             String[] kv = l.split("\\s+", 2);
@@ -58,11 +59,12 @@ class TrainerImageIT {
                 case "EXPOSE" -> expose = kv[1];
                 case "WORKDIR" -> workdir = kv[1];
                 case "ENTRYPOINT" -> entry = List.of(new ObjectMapper().readValue(kv[1], String[].class));
+                case "CMD" -> cmd = List.of(new ObjectMapper().readValue(kv[1], String[].class));
                 case "COPY" -> copies.add(kv[1].split("\\s+"));
                 default -> { }
             }
         }
-        return new Dockerfile(from, env, user, expose, entry, copies, workdir);
+        return new Dockerfile(from, env, user, expose, entry, cmd, copies, workdir);
     }
 
     @ParameterizedTest
@@ -78,12 +80,15 @@ class TrainerImageIT {
         assertThat(copy[1]).isEqualTo(d.workdir() + "/trainer-image/target/goodput-trainer.jar");
         assertThat(JAR).as("the build stage's output, built by mvn package").exists();
         String jarInImage = copy[2];
-        assertThat(d.entrypoint()).contains(jarInImage, "/etc/goodput/job.yaml");
+        // The ENTRYPOINT ends at the jar and the arguments are the CMD: a pod's args (the operator passes
+        // "run /etc/goodput/job.yaml") replace the CMD, as a container runtime does, rather than follow it twice.
+        assertThat(d.entrypoint().get(d.entrypoint().size() - 1)).isEqualTo(jarInImage);
+        assertThat(d.cmd()).containsExactly("run", "/etc/goodput/job.yaml");
 
-        // Run the ENTRYPOINT here: image paths mapped to local ones, the image's environment with /tmp made local.
+        // Run ENTRYPOINT + CMD here: image paths mapped to local ones, the image's environment with /tmp made local.
         Path job = Files.writeString(dir.resolve("job.yaml"), TestJobs.yaml("mlp", 640, "maxSteps: 5"));
         List<String> cmd = new ArrayList<>();
-        for (String arg : d.entrypoint()) {
+        for (String arg : java.util.stream.Stream.concat(d.entrypoint().stream(), d.cmd().stream()).toList()) {
             cmd.add(arg.equals(jarInImage) ? JAR.toString() : arg.equals("/etc/goodput/job.yaml") ? job.toString() : arg);
         }
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
