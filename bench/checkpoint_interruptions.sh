@@ -20,6 +20,7 @@ stamp=$(date -u +%Y-%m-%d-%H%M)
 out="bench/results/checkpoint-interruptions-$stamp.md"
 json=$(mktemp)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- api trainer-image || echo '+uncommitted changes')
 cmd=(mvn -B -q -pl trainer-image surefire:test -Dtest=RandomInterruptionTest -Dsurefire.failIfNoSpecifiedTests=false
      "-Dgoodput.interruptions=$interruptions" "-Dgoodput.interruptions.sigkillShare=$share"
      "-Dgoodput.interruptions.steps=$steps" "-Dgoodput.interruptions.seed=$seed" "-Dgoodput.interruptions.report=$json")
@@ -28,11 +29,10 @@ start=$(date +%s)
 status=passed
 "${cmd[@]}" || status=failed
 elapsed=$(( $(date +%s) - start ))
-python3 - "$json" "$out" "$status" "$elapsed" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "${cmd[*]}" <<'PY'
+python3 - "$json" "$out" "$status" "$elapsed" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "${cmd[*]}" "$commit" <<'PY'
 import json, os, platform, subprocess, sys
-src, out, status, elapsed, load_before, load_after, cmd = sys.argv[1:]
+src, out, status, elapsed, load_before, load_after, cmd, commit = sys.argv[1:]
 r = json.load(open(src)) if os.path.getsize(src) else {}
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 lines = [
     "# Checkpoints under random interruption",
