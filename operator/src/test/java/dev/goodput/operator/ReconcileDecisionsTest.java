@@ -2,13 +2,11 @@ package dev.goodput.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.goodput.api.status.Accounting;
-import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.TrainingJobStatus;
-import dev.goodput.operator.cost.AttemptRecords;
-import dev.goodput.operator.cost.CostLedger;
 import dev.goodput.operator.cost.PriceTable;
+import dev.goodput.operator.attempt.AttemptStateMachine;
+import dev.goodput.operator.attempt.AttemptStateMachine.StatusView;
 import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.reconcile.GracePeriod;
 import dev.goodput.operator.status.StatusAggregator;
@@ -21,43 +19,15 @@ import dev.goodput.operator.status.JobEvent;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
-/** Tier-1 unit tests of the decisions the reconciler takes; the apiserver tests cover the wiring. */
+/**
+ * Tier-1 unit tests of how status reads ({@link StatusAggregator}), what is observed and how pods are built; the attempt
+ * state machine has its table in AttemptStateMachineTest, and the apiserver tests cover the wiring.
+ */
 class ReconcileDecisionsTest {
-    static AttemptObservation ended(Integer exitCode, String disruption) {
-        return ended(exitCode, disruption, disruption != null);
-    }
-
-    static AttemptObservation ended(Integer exitCode, String disruption, boolean deleting) {
-        return new AttemptObservation(1, new PodBuilder().build(), "Failed", exitCode, null, null, disruption, null, null,
-                deleting, true, null);
-    }
-
-    @Test
-    void preemptionIsADisruptionTargetOrTheTrainersPreemptionExitCode() {
-        assertThat(TrainingJobReconciler.preemptionReason(ended(143, "EvictionByEvictionAPI"))).isEqualTo("EvictionByEvictionAPI");
-        assertThat(TrainingJobReconciler.preemptionReason(ended(137, "PreemptionByScheduler"))).isEqualTo("PreemptionByScheduler");
-        assertThat(TrainingJobReconciler.preemptionReason(ended(75, null))).isEqualTo("TrainerPreempted");
-        assertThat(TrainingJobReconciler.preemptionReason(ended(1, null))).isNull();
-        assertThat(TrainingJobReconciler.preemptionReason(ended(137, null))).as("OOMKilled is a failure").isNull();
-        assertThat(TrainingJobReconciler.preemptionReason(ended(143, null, true))).as("deleted by someone").isEqualTo("PodDeleted");
-        assertThat(TrainingJobReconciler.preemptionReason(ended(75, null, true))).isEqualTo("PodDeleted");
-        assertThat(TrainingJobReconciler.preemptionReason(AttemptObservation.none(1))).as("gone").isEqualTo("PodDeleted");
-    }
-
-    @Test
-    void anAttemptWhoseCheckpointFailedIsAFailureEvenWhenItWasPreempted() {
-        assertThat(TrainingJobReconciler.preemptionReason(ended(74, null))).isNull();
-        assertThat(TrainingJobReconciler.preemptionReason(ended(74, "EvictionByEvictionAPI"))).isNull();
-        assertThat(TrainingJobReconciler.preemptionReason(ended(74, null, true))).as("deleted").isNull();
-        assertThat(TrainingJobReconciler.failureReason(ended(74, "PreemptionByScheduler"))).isEqualTo("CheckpointFailed");
-        assertThat(TrainingJobReconciler.failureReason(ended(1, null))).isEqualTo("PodFailed");
-    }
-
     @Test
     void checkpointHealthFollowsWhatTheTrainerReports() {
         var aggregator = new StatusAggregator(Clock.systemUTC());
@@ -79,16 +49,6 @@ class ReconcileDecisionsTest {
         });
         aggregator.observed(s, 1, running("Running", 30));
         assertThat(StatusAggregator.condition(s, StatusAggregator.CHECKPOINT_HEALTHY).status).isEqualTo("True");
-    }
-
-    @Test
-    void failureBackoffDoublesUpToTheCeiling() {
-        var r = new TrainingJobReconciler(OperatorSettings.defaults());
-        assertThat(r.backoff(0)).isEqualTo(Duration.ofSeconds(10));
-        assertThat(r.backoff(1)).isEqualTo(Duration.ofSeconds(20));
-        assertThat(r.backoff(4)).isEqualTo(Duration.ofSeconds(160));
-        assertThat(r.backoff(5)).isEqualTo(Duration.ofMinutes(5));
-        assertThat(r.backoff(60)).isEqualTo(Duration.ofMinutes(5));
     }
 
     @Test
@@ -164,18 +124,18 @@ class ReconcileDecisionsTest {
         aggregator.suspending(s, 2, running("Running", 10));
         assertThat(s.phase).isEqualTo("Suspended");
         assertThat(StatusAggregator.suspensionRecorded(s)).as("the pod still checkpoints").isFalse();
-        assertThat(TrainingJobReconciler.recorded(s, 1)).isFalse();
+        assertThat(StatusView.of(s).recordsEndOf(1)).isFalse();
 
         TrainerReport exit = new TrainerReport();
         exit.lastCheckpoint = new CheckpointRef();
         exit.lastCheckpoint.step = 12;
         var stopped = new AttemptObservation(1, new PodBuilder().build(), "Failed", 75, exit, null, null, null, null, true,
-                true, TrainingJobReconciler.STOP_SUSPENDED);
+                true, AttemptStateMachine.STOP_SUSPENDED);
         JobEvent event = aggregator.suspended(s, 2, stopped);
         assertThat(event.reason()).isEqualTo("Suspended");
         assertThat(event.message()).isEqualTo("attempt 1 stopped (exit code 75); last checkpoint at step 12");
         assertThat(StatusAggregator.suspensionRecorded(s)).isTrue();
-        assertThat(TrainingJobReconciler.recorded(s, 1)).as("pod 1 may be released").isTrue();
+        assertThat(StatusView.of(s).recordsEndOf(1)).as("pod 1 may be released").isTrue();
         assertThat(aggregator.suspended(s, 2, stopped)).as("recorded once").isNull();
         assertThat(aggregator.suspended(s, 2, AttemptObservation.none(1))).as("pod released since").isNull();
         assertThat(StatusAggregator.condition(s, "Suspended").message).contains("exit code 75");
@@ -186,18 +146,6 @@ class ReconcileDecisionsTest {
         assertThat(resumed.message()).isEqualTo("attempt 2 resumes from the checkpoint at step 12");
         assertThat(StatusAggregator.condition(s, "Suspended").status).isEqualTo("False");
         assertThat(aggregator.resumed(s, 3, 2)).isNull();
-    }
-
-    @Test
-    void aPodsFinalizerGoesOnlyOnceStatusRecordsItsAttemptsOutcome() {
-        TrainingJobStatus s = new TrainingJobStatus();
-        s.attempts = 2;
-        s.phase = "Running";
-        assertThat(TrainingJobReconciler.recorded(s, 1)).isTrue();
-        assertThat(TrainingJobReconciler.recorded(s, 2)).isFalse();
-        assertThat(TrainingJobReconciler.recorded(s, 3)).as("created, status not written yet").isFalse();
-        s.phase = "Succeeded";
-        assertThat(TrainingJobReconciler.recorded(s, 2)).isTrue();
     }
 
     @Test
@@ -264,32 +212,6 @@ class ReconcileDecisionsTest {
         aggregator.observed(s, 1, running("Running", 41)); // a later report without it keeps it
         assertThat(s.progress.step).isEqualTo(41);
         assertThat(s.progress.trainingTimeToTargetSeconds).isEqualTo(12.5);
-    }
-
-    @Test
-    void aJobIsBilledWhileItsLatestPodIsBoundAndNotEnded() {
-        TrainingJobStatus s = new TrainingJobStatus();
-        assertThat(TrainingJobReconciler.billing(s)).isFalse();
-        AttemptRecord r = AttemptRecords.begin(s, 1, Instant.parse("2026-01-01T00:00:00Z"), null, 1);
-        assertThat(TrainingJobReconciler.billing(s)).as("pending").isFalse();
-        r.scheduled = "2026-01-01T00:00:01Z";
-        assertThat(TrainingJobReconciler.billing(s)).isTrue();
-        AttemptRecords.end(r, CostLedger.PREEMPTED, "EvictionByEvictionAPI", Instant.parse("2026-01-01T00:01:00Z"));
-        assertThat(TrainingJobReconciler.billing(s)).isFalse();
-        AttemptRecords.begin(s, 2, Instant.parse("2026-01-01T00:01:05Z"), null, 1);
-        assertThat(TrainingJobReconciler.billing(s)).as("attempt 2 pending").isFalse();
-
-        // While nothing is billed, wall time passing alone is no reason to write status.
-        TrainingJobStatus before = new TrainingJobStatus();
-        before.accounting = new Accounting();
-        before.accounting.wallSeconds = 10;
-        TrainingJobStatus after = new TrainingJobStatus();
-        after.accounting = new Accounting();
-        after.accounting.wallSeconds = 11;
-        assertThat(TrainingJobReconciler.sameStatus(before, after, false)).isTrue();
-        assertThat(TrainingJobReconciler.sameStatus(before, after, true)).isFalse();
-        after.cost = 0.01;
-        assertThat(TrainingJobReconciler.sameStatus(before, after, false)).isFalse();
     }
 
     @Test

@@ -1,0 +1,68 @@
+package dev.goodput.operator.attempt;
+
+import dev.goodput.api.status.AttemptRecord;
+import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.TrainingJob;
+import dev.goodput.operator.cost.AttemptRecords;
+import dev.goodput.operator.cost.CostLedger;
+import dev.goodput.operator.cost.PriceQuote;
+import dev.goodput.operator.cost.PriceTable;
+import dev.goodput.operator.observe.AttemptObservation;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.time.Clock;
+import java.time.Instant;
+
+/**
+ * Attempt bookkeeping in {@code status.attemptHistory} (docs/cost.md), through {@link AttemptRecords}: a record is
+ * opened with the price of the moment ({@link PriceTable}) when the attempt's pod is created, filled from the pod and
+ * the trainer's reports on every observation, and closed with the outcome {@link AttemptStateMachine} decided.
+ */
+public class AttemptHistory {
+    private final PriceTable prices;
+    private final Clock clock;
+
+    public AttemptHistory(PriceTable prices, Clock clock) {
+        this.prices = prices;
+        this.clock = clock;
+    }
+
+    /** Opens the record of the attempt whose pod was just applied; returns the price it is fixed at. */
+    public PriceQuote begin(TrainingJobStatus status, TrainingJob job, int attempt, Pod pod) {
+        // The price is fixed now, for the whole attempt (docs/cost.md); an unpriced job runs all the same.
+        PriceQuote quote = prices.quote(job.getSpec());
+        AttemptRecords.begin(status, attempt, createdOrNow(pod), quote, gpus(job));
+        return quote;
+    }
+
+    /**
+     * Keeps the current attempt's record: opens it if missing (a job from before the history existed, or a lost status
+     * write), then copies the pod's times and the trainer's latest report.
+     */
+    public void observe(TrainingJobStatus status, TrainingJob job, AttemptObservation o) {
+        AttemptRecord r = AttemptRecords.find(status, o.attempt());
+        if (r == null) {
+            r = AttemptRecords.begin(status, o.attempt(), createdOrNow(o.pod()), prices.quote(job.getSpec()), gpus(job));
+        }
+        AttemptRecords.observePod(r, o.pod());
+        AttemptRecords.report(r, o.live());
+        AttemptRecords.report(r, o.report());
+    }
+
+    /** Closes the record of an ended attempt; its end is the pod's own finish time when known, else now. */
+    public void close(TrainingJobStatus status, int attempt, AttemptStateMachine.Close close) {
+        AttemptRecord r = AttemptRecords.find(status, attempt);
+        if (r != null) {
+            AttemptRecords.end(r, close.outcome(), close.reason(), Instant.now(clock));
+        }
+    }
+
+    private Instant createdOrNow(Pod pod) {
+        String t = pod == null ? null : pod.getMetadata().getCreationTimestamp();
+        return t == null ? Instant.now(clock) : CostLedger.time(t);
+    }
+
+    private static int gpus(TrainingJob job) {
+        var r = job.getSpec().resources;
+        return r == null || r.gpus == null ? 0 : r.gpus;
+    }
+}

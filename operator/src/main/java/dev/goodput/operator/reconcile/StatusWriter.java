@@ -1,0 +1,106 @@
+package dev.goodput.operator.reconcile;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.goodput.api.status.AttemptRecord;
+import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.OperatorSettings;
+import dev.goodput.operator.TrainingJob;
+import dev.goodput.operator.cost.CostLedger;
+import dev.goodput.operator.metrics.JobSnapshot;
+import dev.goodput.operator.metrics.OperatorMetrics;
+import dev.goodput.operator.status.StatusAggregator;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+
+/**
+ * Record, the end of every reconcile: recomputes cost and goodput from the attempt history ({@link CostLedger}),
+ * updates the job's series on /q/metrics ({@link OperatorMetrics}), and writes status by server-side apply if it
+ * changed. A job whose pod holds a node (so its cost grows) comes back every {@link OperatorSettings#costRefresh}; for
+ * one that waits (pending, suspended, backing off) only the wall-clock split moves, which alone is not worth a status
+ * write: it is written with the next real change, and /q/metrics has it at once.
+ */
+public class StatusWriter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final OperatorMetrics metrics;
+    private final Duration costRefresh;
+    private final Clock clock;
+
+    public StatusWriter(OperatorMetrics metrics, Duration costRefresh, Clock clock) {
+        this.metrics = metrics;
+        this.costRefresh = costRefresh;
+        this.clock = clock;
+    }
+
+    /** Writes {@code after} (if it differs from {@code before}); comes back after {@code wait}, or sooner when billing. */
+    public UpdateControl<TrainingJob> write(TrainingJob job, TrainingJobStatus before, TrainingJobStatus after,
+            Duration wait, Context<TrainingJob> context) {
+        String created = job.getMetadata().getCreationTimestamp();
+        CostLedger.compute(after, created == null ? null : CostLedger.time(created), Instant.now(clock)).applyTo(after);
+        metrics.update(JobSnapshot.of(job.getMetadata().getNamespace(), job.getMetadata().getName(), job.getSpec(), after));
+        boolean billing = billing(after);
+        if (billing) {
+            wait = Durations.sooner(wait, costRefresh);
+        }
+        if (!sameStatus(before, after, billing)) {
+            patchStatus(job, after, context);
+        }
+        UpdateControl<TrainingJob> control = UpdateControl.noUpdate();
+        return wait == null ? control : control.rescheduleAfter(wait);
+    }
+
+    /** The job is deleted: its series leave /q/metrics. */
+    public void forget(TrainingJob job) {
+        metrics.remove(job.getMetadata().getNamespace(), job.getMetadata().getName());
+    }
+
+    /**
+     * Writes status by server-side apply, as JOSDK's {@code UpdateControl.patchStatus} does, with the reconciled
+     * version's resourceVersion: a reconcile that worked on a stale job fails with 409 and JOSDK runs it again on the
+     * fresh one, so nothing is counted twice. Unlike JOSDK (which does not cache its own SSA status patches), the
+     * result goes into the controller's cache, so that the next reconcile (often already queued by the pod this one
+     * created) starts from this status instead of the stale one and does not conflict; at scale those conflicts
+     * meant every job reconciled again in full (docs: bench/results/operator-scale-*.md).
+     */
+    private static void patchStatus(TrainingJob job, TrainingJobStatus status, Context<TrainingJob> context) {
+        TrainingJob desired = new TrainingJob();
+        desired.setMetadata(new ObjectMetaBuilder().withName(job.getMetadata().getName())
+                .withNamespace(job.getMetadata().getNamespace()).withResourceVersion(job.getMetadata().getResourceVersion())
+                .build());
+        desired.setSpec(job.getSpec());
+        desired.setStatus(status);
+        TrainingJob updated = context.getClient().resource(desired).subresource("status").patch(new PatchContext.Builder()
+                .withPatchType(PatchType.SERVER_SIDE_APPLY).withForce(true)
+                .withFieldManager(context.getControllerConfiguration().fieldManager()).build());
+        context.eventSourceRetriever().getControllerEventSource()
+                .handleRecentResourceUpdate(ResourceID.fromResource(job), updated, job);
+    }
+
+    /** Equal statuses; without {@code billing}, differences in status.accounting alone (wall time passing) do not count. */
+    static boolean sameStatus(TrainingJobStatus before, TrainingJobStatus after, boolean billing) {
+        ObjectNode a = JSON.valueToTree(before);
+        ObjectNode b = JSON.valueToTree(after);
+        if (!billing) {
+            a.remove("accounting");
+            b.remove("accounting");
+        }
+        return a.equals(b);
+    }
+
+    /** Whether the latest attempt's pod holds a node now: bound and not yet ended, so its cost grows. */
+    static boolean billing(TrainingJobStatus s) {
+        if (s.attemptHistory == null || s.attemptHistory.isEmpty() || StatusAggregator.finished(s)) {
+            return false;
+        }
+        AttemptRecord last = s.attemptHistory.stream().max(Comparator.comparingInt(r -> r.attempt)).orElseThrow();
+        return CostLedger.RUNNING.equals(last.outcome) && last.scheduled != null && last.ended == null;
+    }
+}
