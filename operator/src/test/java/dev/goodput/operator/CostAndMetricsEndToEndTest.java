@@ -56,7 +56,10 @@ class CostAndMetricsEndToEndTest {
     @BeforeAll
     static void start(TestApiServer api, KubernetesClient client, @TempDir Path work) throws Exception {
         ns = api.createNamespace(client, "cost");
-        kubelet = StandInKubelet.builder(client).namespace(ns).nodeName("cost-node").gpus(1).workDir(work.resolve("node"))
+        kubelet = StandInKubelet.builder(client).namespace(ns).nodeName("cost-node").gpus(1)
+                // Labelled as a platform team labels its GPU spot nodes, so gpuType and spot can place the pods here.
+                .nodeLabel("goodput.dev/gpu-type", "nvidia-h100-80gb").nodeLabel("goodput.dev/capacity-type", "spot")
+                .workDir(work.resolve("node"))
                 .image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint()).start();
         // The chart's pricing ConfigMap, as the operator reads it: a file named by GOODPUT_PRICING_FILE.
         Path pricing = Files.writeString(work.resolve("pricing.yaml"), """
@@ -125,7 +128,7 @@ class CostAndMetricsEndToEndTest {
                 spec:
                   model: {architecture: mlp, width: 32}
                   data: {trainLimit: 2048, testLimit: 256}
-                  training: {maxDuration: 6s, globalBatchSize: 64, batchSize: 64}
+                  training: {maxDuration: 6s, globalBatchSize: 64, batchSize: auto, memoryBudget: 1Gi}
                   checkpoint: {interval: 1s}
                   resources: {gpus: 1, gpuType: nvidia-h100-80gb, spot: true}
                 """, TrainingJob.class)).create();
@@ -204,6 +207,20 @@ class CostAndMetricsEndToEndTest {
         assertThat(s.accounting.goodputSeconds + badput).as("wall time split without gaps")
                 .isEqualTo(s.accounting.wallSeconds, within(0.01));
         assertThat(s.timeToTargetSeconds).as("no target in the spec").isNull();
+        // Badput by cause from what the trainer reported of each attempt: attempt 1 tuned its batch, attempt 2 took
+        // it from the checkpoint; both started a JVM and waited for checkpoints (every second, and the final save).
+        assertThat(a1.attempt).isEqualTo(1);
+        assertThat(a1.tuningSeconds).as("attempt 1 tuned").isPositive();
+        assertThat(a2.tuningSeconds).as("attempt 2 resumed with the checkpoint's batch").isZero();
+        assertThat(a1.startupSeconds).isPositive();
+        assertThat(a2.startupSeconds).isPositive();
+        assertThat(a2.checkpointSeconds).isPositive();
+        assertThat(s.accounting.badputSeconds.tuning).isEqualTo(a1.tuningSeconds, within(1e-3));
+        assertThat(s.accounting.badputSeconds.startup).isGreaterThan(a1.startupSeconds + a2.startupSeconds - 1e-3);
+        assertThat(s.accounting.badputSeconds.checkpointing).isPositive();
+        assertThat(s.accounting.badputSeconds.preemption).as("the eviction's SIGTERM: its step finished and saved, none lost")
+                .isZero();
+        assertThat(s.accounting.badputSeconds.failed).isZero();
 
         // The operator's /q/metrics series, equal to status once the last reconcile has run.
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {

@@ -69,7 +69,10 @@ class DashboardsOnPrometheusTest {
     @BeforeAll
     static void start(TestApiServer api, KubernetesClient client, @TempDir Path work) throws Exception {
         ns = api.createNamespace(client, "dash");
-        kubelet = StandInKubelet.builder(client).namespace(ns).nodeName(NODE).gpus(2).workDir(work.resolve("node"))
+        kubelet = StandInKubelet.builder(client).namespace(ns).nodeName(NODE).gpus(2)
+                // Labelled as a platform team labels its GPU spot nodes, so gpuType and spot can place the pods here.
+                .nodeLabel("goodput.dev/gpu-type", "nvidia-h100-80gb").nodeLabel("goodput.dev/capacity-type", "spot")
+                .workDir(work.resolve("node"))
                 .image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint()).start();
         Path pricing = Files.writeString(work.resolve("pricing.yaml"), """
                 currency: USD
