@@ -12,7 +12,7 @@ DEMO_DIR := goodput-runs/demo
 # threads while training starts (bench/README.md).
 TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
 
-.PHONY: demo test build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e
+.PHONY: demo test e2e build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e
 
 demo: $(DATASET) trainer
 	rm -rf $(DEMO_DIR)
@@ -20,6 +20,12 @@ demo: $(DATASET) trainer
 
 test: deps
 	mvn -B verify
+	$(MAKE) e2e
+
+# The end-to-end check on a real cluster of this machine, brought up for it and torn down after, pass or fail.
+e2e:
+	.ci/cluster.sh up
+	.ci/cluster-e2e.sh; rc=$$?; .ci/cluster.sh down; exit $$rc
 
 trainer:
 	$(MVN) -pl trainer-image -am package -DskipTests
