@@ -196,11 +196,12 @@ public final class AttemptStateMachine {
             return suspend ? new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null)
                     : new Decision(o.running(), null, null, new Report.Observed(), null, null);
         }
-        return ended(s, o, suspend, in.spec().backoffLimitOrDefault(), in.now());
+        return ended(s, o, suspend, in.spec(), in.now());
     }
 
     /** The current attempt's pod has ended (or is gone). */
-    private Decision ended(StatusView s, AttemptObservation o, boolean suspend, int backoffLimit, Instant now) {
+    private Decision ended(StatusView s, AttemptObservation o, boolean suspend, TrainingJobSpec spec, Instant now) {
+        int backoffLimit = spec.backoffLimitOrDefault();
         int next = o.attempt() + 1;
         if (o.exists() && "Succeeded".equals(o.phase())) {
             boolean target = o.report() != null && Boolean.TRUE.equals(o.report().targetReached);
@@ -225,6 +226,9 @@ public final class AttemptStateMachine {
         }
         // The attempt is over whether or not a retry follows (after a back-off): its billing stops here.
         String reason = failureReason(o);
+        if ("OOMKilled".equals(reason)) {
+            message = outOfMemory(spec); // a killed trainer wrote no termination message: say what to change
+        }
         int failures = s.failures() + 1;
         if (failures > backoffLimit) {
             return Decision.closing(CostLedger.FAILED, reason, new Report.Failed("BackoffLimitExceeded",
@@ -259,6 +263,18 @@ public final class AttemptStateMachine {
             return "TrainerPreempted";
         }
         return null;
+    }
+
+    /** What an OOMKilled attempt means to the job's owner, and which fields to change. */
+    static String outOfMemory(TrainingJobSpec spec) {
+        String limit = spec.resources != null && spec.resources.memory != null
+                ? "spec.resources.memory: " + spec.resources.memory : "the namespace's default memory limit";
+        String batch = spec.training == null ? null : spec.training.batchSize;
+        String fix = batch == null || "auto".equals(batch)
+                ? "raise spec.resources.memory, or spec.training.batchMargin so the tuned micro-batch leaves more room"
+                : "raise spec.resources.memory, lower spec.training.batchSize (" + batch
+                        + "), or set it to auto so the trainer fits the micro-batch to the limit";
+        return "the trainer ran out of memory: the kernel killed it at the container's limit (" + limit + "); " + fix;
     }
 
     /** CheckpointFailed (the trainer's exit code 74), OOMKilled (the kernel killed it for memory) or PodFailed. */

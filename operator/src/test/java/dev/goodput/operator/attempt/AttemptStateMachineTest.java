@@ -155,7 +155,10 @@ class AttemptStateMachineTest {
                         false, decision(new Close(FAILED, "PodFailed"), new Report.Failed("PodFailed", "exit code 1", false),
                                 2, null), "AttemptFailed"),
                 row("OOMKilled", status(1, 0), seen(oomKilled()), false, decision(new Close(FAILED, "OOMKilled"),
-                        new Report.Failed("OOMKilled", "exit code 137", false), 2, null), "AttemptFailed"),
+                        new Report.Failed("OOMKilled", "the trainer ran out of memory: the kernel killed it at the"
+                                + " container's limit (the namespace's default memory limit); raise spec.resources.memory,"
+                                + " or spec.training.batchMargin so the tuned micro-batch leaves more room", false), 2, null),
+                        "AttemptFailed"),
                 row("a failure over backoffLimit ends the job", status(1, 3), seen(exited(1, null, NOW.minusSeconds(60))),
                         false, decision(new Close(FAILED, "PodFailed"), new Report.Failed("BackoffLimitExceeded",
                                 "exit code 1 (4 failures, backoffLimit 3)", true), null, null), "BackoffLimitExceeded"),
@@ -339,6 +342,18 @@ class AttemptStateMachineTest {
     /** Attempt 1's pod, Failed: the trainer exited with {@code code}, its termination message, when it finished. */
     static Pod exited(int code, String message, Instant finishedAt) {
         return terminated(pod(1, "Failed"), code, null, message, finishedAt);
+    }
+
+    @Test
+    void outOfMemorySaysWhichFieldsToChange() {
+        TrainingJobSpec spec = new TrainingJobSpec();
+        spec.resources = new dev.goodput.api.spec.ResourcesSpec();
+        spec.resources.memory = "1Gi";
+        spec.training = new dev.goodput.api.spec.TrainingSpec();
+        spec.training.batchSize = "256";
+        assertThat(AttemptStateMachine.outOfMemory(spec)).isEqualTo("the trainer ran out of memory: the kernel killed it at"
+                + " the container's limit (spec.resources.memory: 1Gi); raise spec.resources.memory, lower"
+                + " spec.training.batchSize (256), or set it to auto so the trainer fits the micro-batch to the limit");
     }
 
     static Pod oomKilled() {
