@@ -15,7 +15,7 @@ KUBECONFIG=$(.ci/cluster.sh kubeconfig); export KUBECONFIG
 BIN=$(KUBE_EXTRA_BINARIES="kubelet kube-proxy kube-scheduler kube-controller-manager" .ci/kube-binaries.sh 2>/dev/null | tail -n1)
 HELM=${GOODPUT_HELM:-$HOME/.cache/goodput/helm/3.17.3/helm}
 kubectl() { "$BIN/kubectl" "$@"; }
-NS=goodput-e2e
+NS=ml   # the README's namespace
 JOB=fashion-mnist
 TIMEOUT=${GOODPUT_E2E_TIMEOUT:-1800}
 log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*"; }
