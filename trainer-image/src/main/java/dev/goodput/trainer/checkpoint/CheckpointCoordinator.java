@@ -117,10 +117,12 @@ public final class CheckpointCoordinator implements AutoCloseable {
             metrics.checkpointSeconds.labelValues("persist").observe(saved.seconds());
             metrics.checkpointBytes.set(saved.bytes());
             metrics.lastCheckpointStep.set(saved.step());
+            for (String w : saved.warnings()) log.accept("checkpoint step " + saved.step() + ": " + w);
+            // The listener first, the flags the training thread reads after: whatever that thread decides from them,
+            // the progress it reports already says so.
+            onSaved.accept(saved);
             lastSavedStep = saved.step();
             lastFailure = null;
-            for (String w : saved.warnings()) log.accept("checkpoint step " + saved.step() + ": " + w);
-            onSaved.accept(saved);
             return true;
         } catch (IOException | RuntimeException e) {
             failed(snapshot.state().step(), e);
@@ -135,10 +137,10 @@ public final class CheckpointCoordinator implements AutoCloseable {
                 + "; the previous checkpoint (step " + lastSavedStep + ") is still the newest"
                 + (consecutive > 1 ? " (" + consecutive + " failed saves in a row)" : "");
         Failure f = new Failure(step, SaveFailure.cause(e), message, consecutive);
-        lastFailure = f;
         metrics.checkpointFailures.inc();
         log.accept(message);
-        onFailed.accept(f);
+        onFailed.accept(f); // before the training thread can see the failure and stop on it (see persist)
+        lastFailure = f;
     }
 
     @Override
