@@ -47,10 +47,6 @@ public final class RunProgress {
     private Double startupSeconds;
     private double checkpointSeconds;
 
-    public RunProgress(long seed) {
-        this(seed, 0, System.currentTimeMillis());
-    }
-
     /**
      * @param attempt            which attempt of the job this process is (GOODPUT_ATTEMPT)
      * @param processStartMillis when this process started (the JVM's start time), for the start-up share
