@@ -43,6 +43,7 @@ CGROUP=goodput              # under every cgroup v1 hierarchy: control/ (the dae
 
 TRAINER_IMAGE=goodput/trainer:dev-cpu
 OPERATOR_IMAGE=goodput/operator:dev
+SLOW_SAVE_IMAGE=goodput/trainer:e2e-slow-save   # test-only (cluster/images/trainer-slow-save.Containerfile)
 PAUSE_IMAGE=goodput.local/pause:1
 BASE_IMAGE=goodput.local/base:bookworm
 OPERATOR_BASE_IMAGE=goodput.local/operator-base:bookworm
@@ -203,6 +204,14 @@ build_images() {
     export_image "$TRAINER_IMAGE" "$CACHE/images/trainer.tar"
     echo "$key" >"$CACHE/images/trainer.key"
   fi
+  # The end-to-end tests' slow checkpoint store: one ENV line on top of the trainer image.
+  key="$(cat "$CACHE/images/trainer.key")-$(sha_of cluster/images/trainer-slow-save.Containerfile)"
+  if [[ -n $force || "$(cat "$CACHE/images/slow-save.key" 2>/dev/null)" != "$key" ]] || ! have_image "$SLOW_SAVE_IMAGE"; then
+    log "building $SLOW_SAVE_IMAGE (test-only) on $TRAINER_IMAGE"
+    bud --build-arg TRAINER_IMAGE="$TRAINER_IMAGE" -f cluster/images/trainer-slow-save.Containerfile -t "$SLOW_SAVE_IMAGE" cluster/images
+    export_image "$SLOW_SAVE_IMAGE" "$CACHE/images/slow-save.tar"
+    echo "$key" >"$CACHE/images/slow-save.key"
+  fi
   # Operator: operator/src/main/docker/Dockerfile.jvm as published, on the local equivalent of its UBI base.
   key=$(cd operator && find target/quarkus-app -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
   key="$key-$(sha_of operator/src/main/docker/Dockerfile.jvm cluster/images/operator-base.Containerfile cluster/images/run-java.sh)"
@@ -223,10 +232,11 @@ build_images() {
 import_images() {
   local name tar ref key mark=$CACHE/containerd/.goodput-imported
   mkdir -p "$mark"
-  for name in pause trainer operator; do
+  for name in pause trainer slow-save operator; do
     tar=$CACHE/images/$name.tar
     # (containerd holds them under their fully qualified names: goodput/trainer:dev-cpu gets the default domain)
-    case $name in pause) ref=$PAUSE_IMAGE ;; trainer) ref=$TRAINER_IMAGE ;; operator) ref=$OPERATOR_IMAGE ;; esac
+    case $name in pause) ref=$PAUSE_IMAGE ;; trainer) ref=$TRAINER_IMAGE ;; slow-save) ref=$SLOW_SAVE_IMAGE ;;
+                  operator) ref=$OPERATOR_IMAGE ;; esac
     key=$(cat "$CACHE/images/$name.key" 2>/dev/null || stat -c %Y "$tar")
     if [[ "$(cat "$mark/$name" 2>/dev/null)" == "$key" ]] && "${CTR[@]}" images ls -q | grep -q -x -e "$ref" -e "[^/]*/$ref"; then
       continue

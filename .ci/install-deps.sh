@@ -24,19 +24,12 @@ fi
 python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client 2>/dev/null \
   || python3 -m pip install -q --break-system-packages prometheus_client
 
-# A real Prometheus evaluates every dashboard query in the operator's tests: Debian's prometheus package, unpacked
-# (not installed: no service, no user) into a per-machine cache; the binaries are static Go.
-prom_dir="$HOME/.cache/goodput/prometheus"
-if [ ! -x "$prom_dir/bin/prometheus" ]; then
-  prom_tmp=$(mktemp -d)
-  chmod 0777 "$prom_tmp"
-  (cd "$prom_tmp" && { apt-get download prometheus >/dev/null 2>&1 || { as_root apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; } \
-    && dpkg-deb -x prometheus_*.deb x)
-  mkdir -p "$prom_dir/bin"
-  install -m 0755 "$prom_tmp/x/usr/bin/prometheus" "$prom_dir/bin/prometheus.tmp" && mv "$prom_dir/bin/prometheus.tmp" "$prom_dir/bin/prometheus"
-  rm -rf "$prom_tmp"
-  "$prom_dir/bin/prometheus" --version | head -1
-fi
+# A real Prometheus evaluates every dashboard query in the operator's tests and discovers the pods of the local
+# cluster in the end-to-end test: built from the Go module proxy once per machine (.ci/prometheus-binary.sh; Debian's
+# package lacks Kubernetes service discovery), linked where the tests look for it.
+prom_bin=$(.ci/prometheus-binary.sh)
+mkdir -p "$HOME/.cache/goodput/prometheus/bin"
+ln -sfn "$prom_bin" "$HOME/.cache/goodput/prometheus/bin/prometheus"
 
 # Real kube-apiserver, etcd and kubectl for the operator tests, built once per machine and cached by version.
 if [ -x .ci/kube-binaries.sh ]; then

@@ -93,15 +93,15 @@ What the code does with them:
   /status: the status patch of every reconcile; /finalizers: update, which the OwnerReferencesPermissionEnforcement
   admission plugin requires to set blockOwnerDeletion on the owner references of what the operator creates.
 - pods: the trainer pods' informer, server-side apply (patch; create when the pod does not exist yet), delete.
-- configmaps (<job>-config; the namespace's goodput-tuning-cache, one field manager per key), services (trainer
-  metrics), persistentvolumeclaims (checkpoints; validation reads named claims): server-side apply, informers, clean-up.
+- configmaps (<job>-config; the namespace's goodput-tuning-cache, one field manager per key),
+  persistentvolumeclaims (checkpoints; validation reads named claims): server-side apply, informers, clean-up.
 - events: the operator records what it decided (core and events.k8s.io APIs).
 Nothing else: no Secrets, no wildcards.
 */}}
 {{- define "goodput.namespacedRules" -}}
 # Exactly what the operator uses (OperatorUnderChartRbacTest runs it under these rules and checks the apiserver's
 # audit log): informers list and watch jobs and pods; server-side apply (patch, and create for a new object) writes
-# the ConfigMap, Service, claim and pod; status and finalizers are patched; ttlSecondsAfterFinished deletes jobs.
+# the ConfigMap, claim and pod; status and finalizers are patched; ttlSecondsAfterFinished deletes jobs.
 - apiGroups: ["goodput.dev"]
   resources: ["trainingjobs"]
   verbs: ["get", "list", "watch", "patch", "delete"]
@@ -117,7 +117,7 @@ Nothing else: no Secrets, no wildcards.
   resources: ["pods"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["configmaps", "services"]
+  resources: ["configmaps"]
   verbs: ["create", "patch"]
 # get: a claim named in spec.checkpoint.claimName or spec.data.claimName must exist.
 - apiGroups: [""]

@@ -83,7 +83,6 @@ class ChartOnApiServerTest {
             can(sa, ns, "delete", "pods");
             can(sa, ns, "create", "configmaps");
             can(sa, ns, "patch", "configmaps");
-            can(sa, ns, "patch", "services");
             can(sa, ns, "create", "persistentvolumeclaims");
             can(sa, ns, "get", "persistentvolumeclaims");
             can(sa, ns, "create", "events");
@@ -95,14 +94,14 @@ class ChartOnApiServerTest {
             cannot(sa, ns, "create", "pods", "--subresource=eviction");
             cannot(sa, ns, "update", "pods");
             cannot(sa, ns, "patch", "pods", "--subresource=status");
-            // It writes ConfigMaps, Services and claims by server-side apply and never reads, lists or deletes them
+            // It writes ConfigMaps and claims by server-side apply and never reads, lists or deletes them
             // (owner references let the garbage collector delete them with the job).
             cannot(sa, ns, "get", "configmaps");
             cannot(sa, ns, "list", "configmaps");
-            cannot(sa, ns, "watch", "services");
+            cannot(sa, ns, "create", "services"); // no per-job Service since the PodMonitor scrapes pods
             cannot(sa, ns, "delete", "configmaps");
             cannot(sa, ns, "delete", "persistentvolumeclaims");
-            cannot(sa, ns, "update", "services");
+            cannot(sa, ns, "patch", "services");
             cannot(sa, ns, "patch", "events");
             cannot(sa, ns, "create", "events.events.k8s.io");
             cannot(sa, ns, "create", "deployments.apps");

@@ -28,7 +28,6 @@ class RbacTest {
             "goodput.dev/trainingjobs/finalizers", Set.of("update"),
             "/pods", Set.of("get", "list", "watch", "create", "patch", "delete"),
             "/configmaps", Set.of("create", "patch"),
-            "/services", Set.of("create", "patch"),
             "/persistentvolumeclaims", Set.of("get", "create", "patch"),
             "/events", Set.of("create"));
     /** In the release namespace only. */

@@ -27,10 +27,6 @@ public final class Labels {
         return job + "-config";
     }
 
-    public static String serviceName(String job) {
-        return job + "-metrics";
-    }
-
     public static String podName(String job, int attempt) {
         return job + "-" + attempt;
     }

@@ -17,10 +17,12 @@ import dev.goodput.operator.observe.WithoutManagedFields;
 import dev.goodput.operator.reconcile.EventRecorder;
 import dev.goodput.operator.reconcile.JobDependents;
 import dev.goodput.operator.reconcile.PodFinalizers;
+import dev.goodput.operator.reconcile.SpecChanges;
 import dev.goodput.operator.reconcile.StatusWriter;
 import dev.goodput.operator.reconcile.TrainerPods;
 import dev.goodput.operator.reconcile.TtlAfterFinished;
 import dev.goodput.operator.reconcile.TuningCacheSharer;
+import dev.goodput.operator.status.JobEvent;
 import dev.goodput.operator.status.StatusAggregator;
 import dev.goodput.operator.validate.JobValidator;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -189,14 +191,16 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             history.close(status, current.attempt(), decision.close());
         }
         var event = decision.report().write(aggregator, status, generation, current);
+        JobEvent specChanged = null;
         if (decision.start() != null) {
-            if (!fresh) { // the pod mounts the ConfigMap and the claim: make sure, unless this reconcile just applied them
-                dependents.apply(client, job, generation);
-            }
+            // The new pod runs the spec as it is now: announced when it differs from what the last attempt ran.
+            specChanged = SpecChanges.event(status.reconciledSpec, job.getSpec(), decision.start(), generation);
+            dependents.applyForAttempt(client, job, generation, fresh);
             Pod pod = pods.start(client, job, decision.start());
-            aggregator.attemptStarted(status, generation, decision.start());
+            aggregator.attemptStarted(status, generation, decision.start(), SpecChanges.serialize(job.getSpec()));
             aggregator.priced(status, generation, decision.start(), history.begin(status, job, decision.start(), pod));
         }
+        events.record(client, job, specChanged);
         events.record(client, job, event);
     }
 

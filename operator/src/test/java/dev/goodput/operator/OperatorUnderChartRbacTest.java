@@ -198,7 +198,6 @@ class OperatorUnderChartRbacTest {
     static final Map<String, String> NOT_SEEN_HERE = Map.of(
             "create pods", "server-side apply of a new pod",
             "create configmaps", "server-side apply of a new ConfigMap",
-            "create services", "server-side apply of a new Service",
             "create persistentvolumeclaims", "server-side apply of a new claim",
             "update trainingjobs.goodput.dev/finalizers", "blockOwnerDeletion on owner references, checked by the "
                     + "OwnerReferencesPermissionEnforcement admission plugin (OpenShift; not enabled here)",

@@ -68,6 +68,25 @@ class ReconcileDecisionsTest {
     }
 
     @Test
+    void aResumedAttemptKeepsTheMeasuredSaveTimeThatSizesTheNextGracePeriod() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        AttemptObservation saved = running("Running", 100);
+        saved.live().lastCheckpoint.saveSeconds = 40.0;
+        saved.live().lastCheckpoint.parametersSha256 = "aa";
+        aggregator.observed(s, 1, saved);
+        // The next attempt reports the checkpoint it loaded: no save of its own was timed.
+        AttemptObservation resumed = running("Running", 120);
+        resumed.live().lastCheckpoint.parametersSha256 = "bb";
+        aggregator.observed(s, 1, resumed);
+        assertThat(s.lastCheckpoint.step).isEqualTo(119);
+        assertThat(s.lastCheckpoint.parametersSha256).isEqualTo("bb");
+        assertThat(s.lastCheckpoint.saveSeconds).isEqualTo(40.0);
+        assertThat(resumed.live().lastCheckpoint.saveSeconds).as("the poller's report is not changed").isNull();
+        assertThat(GracePeriod.seconds(null, s.lastCheckpoint, OperatorSettings.defaults())).isEqualTo(95);
+    }
+
+    @Test
     void conditionsKeepTheirTransitionTimeWhileTheirStatusHolds() {
         Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
         TrainingJobStatus s = new TrainingJobStatus();
@@ -120,7 +139,7 @@ class ReconcileDecisionsTest {
     void aSuspensionIsRecordedOnceCountsNothingAndResumingClearsIt() {
         var aggregator = new StatusAggregator(Clock.systemUTC());
         TrainingJobStatus s = new TrainingJobStatus();
-        aggregator.attemptStarted(s, 1, 1);
+        aggregator.attemptStarted(s, 1, 1, "{}");
         aggregator.suspending(s, 2, running("Running", 10));
         assertThat(s.phase).isEqualTo("Suspended");
         assertThat(StatusAggregator.suspensionRecorded(s)).as("the pod still checkpoints").isFalse();

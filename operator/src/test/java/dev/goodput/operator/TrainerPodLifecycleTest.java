@@ -171,7 +171,7 @@ class TrainerPodLifecycleTest {
 
     @Test
     void runsTheRealTrainerToSucceededWithTheFinalMetricInStatus(TestApiServer api, KubernetesClient client) {
-        TrainingJob created = create(client, manifest("tiny", 2048, 2));
+        create(client, manifest("tiny", 2048, 2));
         TrainingJob j = awaitPhase(client, "tiny", "Succeeded", Duration.ofSeconds(120));
         assertThat(j.getStatus().attempts).isEqualTo(1);
         assertThat(j.getStatus().progress.step).isEqualTo(64); // 2048 / 64 x 2 epochs
@@ -186,16 +186,6 @@ class TrainerPodLifecycleTest {
         TestApiServer.Result get = api.kubectl("get", "tj", "-n", ns, "tiny", "--no-headers");
         assertThat(get.output().split("\\s+")).startsWith("tiny", "Succeeded", "64", "2");
 
-        // The metrics Service selects the job's trainer pods on the named port.
-        var svc = client.services().inNamespace(ns).withName("tiny-metrics").get();
-        assertThat(svc.getMetadata().getOwnerReferences()).singleElement()
-                .satisfies(r -> assertThat(r.getUid()).isEqualTo(created.getMetadata().getUid()));
-        assertThat(svc.getSpec().getSelector()).containsEntry(Labels.JOB, "tiny");
-        assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
-            assertThat(p.getName()).isEqualTo("metrics");
-            assertThat(p.getPort()).isEqualTo(9400);
-        });
-        assertThat(svc.getMetadata().getManagedFields()).anySatisfy(f -> assertThat(f.getOperation()).isEqualTo("Apply"));
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             assertThat(events(client, "tiny")).anySatisfy(e -> {
                 assertThat(e.getReason()).isEqualTo("Completed");
@@ -241,37 +231,17 @@ class TrainerPodLifecycleTest {
     }
 
     @Test
-    void anEvictedPodIsReplacedByOneThatResumesFromItsCheckpoint(KubernetesClient client) {
-        create(client, timed("evicted", 6));
-        // A checkpoint is known from /progress while the pod runs.
-        awaitStatus(client, "evicted", "Running", Duration.ofSeconds(90), s -> s.lastCheckpoint != null);
-
-        assertThat(kubelet.evict(ns, "evicted-1")).isTrue();
-        TrainingJob j = awaitPhase(client, "evicted", "Succeeded", Duration.ofSeconds(180));
-        assertThat(j.getStatus().attempts).isEqualTo(2);
-        assertThat(j.getStatus().preemptions).isEqualTo(1);
-        assertThat(j.getStatus().failures).isNull();
-        Pod first = client.pods().inNamespace(ns).withName("evicted-1").get();
-        assertThat(first == null || first.getMetadata().getFinalizers().isEmpty()).as("pod 1 released").isTrue();
-        Pod second = client.pods().inNamespace(ns).withName("evicted-2").get();
-        assertThat(second.getSpec().getContainers().get(0).getEnv())
-                .anySatisfy(e -> assertThat(e.getName() + "=" + e.getValue()).isEqualTo("GOODPUT_ATTEMPT=2"));
-        TrainerReport secondReport = report(second);
-        assertThat(secondReport.resumedFromStep).as("attempt 2 resumed from attempt 1's checkpoint").isNotNull()
-                .isGreaterThan(0L).isLessThan(j.getStatus().progress.step);
-        // The reason is the pod's DisruptionTarget, read before the pod could go (pod-tracking finalizer).
-        assertThat(events(client, "evicted")).anySatisfy(e -> {
-            assertThat(e.getReason()).isEqualTo("Preempted");
-            assertThat(e.getType()).isEqualTo("Warning");
-            assertThat(e.getMessage()).contains("attempt 1 preempted (EvictionByEvictionAPI)")
-                    .contains("resumes from the checkpoint at step " + secondReport.resumedFromStep);
-        });
-    }
-
-    @Test
     void suspendCheckpointsAndStopsThePodAndResumeContinuesFromThatCheckpoint(KubernetesClient client) throws Exception {
         TrainingJob created = create(client, timed("suspend", 6));
         awaitStatus(client, "suspend", "Running", Duration.ofSeconds(90), s -> s.lastCheckpoint != null);
+        // A budget edit while it runs applies at the next attempt: the running pod keeps generation 1.
+        client.resources(TrainingJob.class).inNamespace(ns).withName("suspend").edit(j -> {
+            j.getSpec().training.maxDuration = "7s";
+            return j;
+        });
+        Thread.sleep(1500);
+        assertThat(job(client, "suspend").getMetadata().getGeneration()).isEqualTo(2L);
+        assertThat(job(client, "suspend").getStatus().observedGeneration).as("what the running pod runs").isEqualTo(1L);
 
         setSuspend(client, "suspend", true);
         TrainingJob suspended = awaitStatus(client, "suspend", "Suspended", Duration.ofSeconds(60),
@@ -292,8 +262,21 @@ class TrainerPodLifecycleTest {
         assertThat(pods(client, "suspend")).as("no new pod while suspended").isEmpty();
         assertThat(job(client, "suspend").getStatus().phase).isEqualTo("Suspended");
 
+        // Suspended, the trajectory may change too (the CRD refuses it while the job may run).
+        client.resources(TrainingJob.class).inNamespace(ns).withName("suspend").edit(j -> {
+            j.getSpec().training.optimizer.lr = 0.002;
+            return j;
+        });
         setSuspend(client, "suspend", false);
         TrainingJob j = awaitPhase(client, "suspend", "Succeeded", Duration.ofSeconds(120));
+        long generation = j.getMetadata().getGeneration();
+        assertThat(j.getStatus().observedGeneration).isEqualTo(generation);
+        assertThat(j.getStatus().attemptHistory).extracting(r -> r.generation).containsExactly(1L, generation);
+        assertThat(events(client, "suspend")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("SpecChanged");
+            assertThat(e.getMessage()).isEqualTo("attempt 2 runs generation " + generation
+                    + ": spec.training.maxDuration 6s -> 7s, spec.training.optimizer.lr 0.001 -> 0.002");
+        });
         assertThat(j.getStatus().attempts).isEqualTo(2);
         assertThat(j.getStatus().preemptions).isNull();
         assertThat(j.getStatus().failures).isNull();

@@ -102,15 +102,8 @@ class TrainingJobReconcileTest {
         assertThat(manifest.spec.training.batchSize).isEqualTo("32");
         assertOwnedBy(client.persistentVolumeClaims().inNamespace(ns).withName("objects-checkpoints").get(), job);
 
-        var svc = client.services().inNamespace(ns).withName("objects-metrics").get();
-        assertOwnedBy(svc, job);
-        assertThat(svc.getSpec().getClusterIP()).isEqualTo("None");
-        assertThat(svc.getSpec().getSelector()).containsEntry(Labels.JOB, "objects").containsEntry(Labels.NAME, Labels.TRAINER);
-        assertThat(svc.getSpec().getPorts()).singleElement().satisfies(p -> {
-            assertThat(p.getName()).isEqualTo("metrics");
-            assertThat(p.getPort()).isEqualTo(9400);
-            assertThat(p.getTargetPort().getStrVal()).isEqualTo("metrics");
-        });
+        // No per-job Service: the PodMonitor scrapes the pods themselves, and nothing else would read one.
+        assertThat(client.services().inNamespace(ns).list().getItems()).isEmpty();
 
         Pod pod = client.pods().inNamespace(ns).withName("objects-1").get();
         assertOwnedBy(pod, job);

@@ -17,6 +17,7 @@ import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
 import dev.goodput.trainer.checkpoint.CheckpointStore;
 import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.config.BatchChoice;
+import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.console.ConsoleProgress;
@@ -126,7 +127,7 @@ public final class TrainerRun {
                 : DEFAULT_GRACE);
         if (settings.handleSignals()) preemption.install();
         this.preemption = preemption;
-        DataSource.checkReadable(spec.data);
+        preflight(() -> DataSource.checkReadable(spec.data));
         TrainingSpec t = spec.training;
 
         long loadStart = System.nanoTime();
@@ -134,7 +135,8 @@ public final class TrainerRun {
         try {
             data = DataSource.load(spec.data);
         } catch (IOException e) {
-            throw new IllegalArgumentException(e.getMessage(), e);
+            // The files are there but reading them failed: possibly transient (a network volume), so retried.
+            throw new IllegalStateException("cannot read the data at spec.data.path " + spec.data.path + ": " + e.getMessage(), e);
         }
         out.printf(Locale.ROOT, "data: %d train / %d test examples of %dx%dx%d, %d classes (%.1fs)%n",
                 data.train().size(), data.test().size(), data.train().channels(), data.train().height(),
@@ -177,7 +179,7 @@ public final class TrainerRun {
             if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
                 out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
             }
-            TrainingPlan plan = TrainingPlan.resolve(spec, data.train().size(), batch, cpus);
+            TrainingPlan plan = preflight(() -> TrainingPlan.resolve(spec, data.train().size(), batch, cpus));
             progress.totalSteps(plan.totalSteps());
             TunedBatch tb = new TunedBatch();
             tb.micro = plan.microBatch();
@@ -196,6 +198,22 @@ public final class TrainerRun {
                 return train(spec, data, plan, manager, server, checkpoints, resume, preemption, tb, devices);
             }
         }
+    }
+
+    /** Pre-flight: a manifest that cannot run is refused (exit 78, no retry) rather than failed. */
+    private static <T> T preflight(java.util.function.Supplier<T> check) {
+        try {
+            return check.get();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigRefusal(e.getMessage(), e);
+        }
+    }
+
+    private static void preflight(Runnable check) {
+        preflight(() -> {
+            check.run();
+            return null;
+        });
     }
 
     private int train(TrainingJobSpec spec, DataSource.Splits data, TrainingPlan plan, NDManager manager, StatusServer server,
@@ -228,7 +246,8 @@ public final class TrainerRun {
                 scaler.restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
             }
             progress.tunedBatch(tb);
-            onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0, List.of()));
+            onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0,
+                    CheckpointStore.parametersSha256(l.path()), List.of()));
             out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
         }
         out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
@@ -401,7 +420,8 @@ public final class TrainerRun {
         ref.step = saved.step();
         ref.path = saved.path().toString();
         ref.bytes = saved.bytes();
-        ref.saveSeconds = saved.seconds();
+        ref.saveSeconds = saved.bytes() > 0 ? saved.seconds() : null; // a resume loaded it: no save was timed
+        ref.parametersSha256 = saved.parametersSha256();
         ref.time = Instant.now().toString();
         progress.checkpointed(ref);
     }

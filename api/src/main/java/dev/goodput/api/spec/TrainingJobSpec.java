@@ -20,6 +20,43 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "has(self.data) == has(oldSelf.data) && (!has(self.data) || self.data == oldSelf.data)",
         fieldPath = ".data", reason = "FieldValueForbidden",
         message = "spec.data is immutable: a resumed run must see the same data in the same order; create a new TrainingJob")
+@ValidationRule(value = "(has(self.suspend) && self.suspend) || (has(oldSelf.suspend) && oldSelf.suspend)"
+        + " || (has(self.training) == has(oldSelf.training) && (!has(self.training) || (true"
+        + " && (has(self.training.epochs) == has(oldSelf.training.epochs)"
+        + " && (!has(self.training.epochs) || self.training.epochs == oldSelf.training.epochs))"
+        + " && (has(self.training.maxSteps) == has(oldSelf.training.maxSteps)"
+        + " && (!has(self.training.maxSteps) || self.training.maxSteps == oldSelf.training.maxSteps))"
+        + " && (has(self.training.globalBatchSize) == has(oldSelf.training.globalBatchSize)"
+        + " && (!has(self.training.globalBatchSize) || self.training.globalBatchSize == oldSelf.training.globalBatchSize))"
+        + " && (has(self.training.batchSize) == has(oldSelf.training.batchSize)"
+        + " && (!has(self.training.batchSize) || self.training.batchSize == oldSelf.training.batchSize))"
+        + " && (has(self.training.memoryBudget) == has(oldSelf.training.memoryBudget)"
+        + " && (!has(self.training.memoryBudget) || self.training.memoryBudget == oldSelf.training.memoryBudget))"
+        + " && (has(self.training.batchMargin) == has(oldSelf.training.batchMargin)"
+        + " && (!has(self.training.batchMargin) || self.training.batchMargin == oldSelf.training.batchMargin))"
+        + " && (has(self.training.referenceBatchSize) == has(oldSelf.training.referenceBatchSize)"
+        + " && (!has(self.training.referenceBatchSize) || self.training.referenceBatchSize == oldSelf.training.referenceBatchSize))"
+        + " && (has(self.training.optimizer) == has(oldSelf.training.optimizer)"
+        + " && (!has(self.training.optimizer) || self.training.optimizer == oldSelf.training.optimizer))"
+        + " && (has(self.training.schedule) == has(oldSelf.training.schedule)"
+        + " && (!has(self.training.schedule) || self.training.schedule == oldSelf.training.schedule))"
+        + " && (has(self.training.precision) == has(oldSelf.training.precision)"
+        + " && (!has(self.training.precision) || self.training.precision == oldSelf.training.precision))"
+        + " && (has(self.training.initialLossScale) == has(oldSelf.training.initialLossScale)"
+        + " && (!has(self.training.initialLossScale) || self.training.initialLossScale == oldSelf.training.initialLossScale))"
+        + " && (has(self.training.gradientClipNorm) == has(oldSelf.training.gradientClipNorm)"
+        + " && (!has(self.training.gradientClipNorm) || self.training.gradientClipNorm == oldSelf.training.gradientClipNorm))"
+        + " && (has(self.training.seed) == has(oldSelf.training.seed)"
+        + " && (!has(self.training.seed) || self.training.seed == oldSelf.training.seed))"
+        + " && (has(self.training.threads) == has(oldSelf.training.threads)"
+        + " && (!has(self.training.threads) || self.training.threads == oldSelf.training.threads))"
+        + ")))",
+        fieldPath = ".training", reason = "FieldValueForbidden",
+        message = "spec.training changes the training trajectory (optimizer, schedule, batch, precision, seed, threads,"
+                + " epochs, maxSteps) and is refused while the job may be running, because its checkpoints were written"
+                + " under the old settings: set spec.suspend: true (the trainer checkpoints and stops), edit, then set"
+                + " spec.suspend: false; the next attempt resumes that checkpoint under the new settings, with a"
+                + " SpecChanged event. spec.training.maxDuration may change at any time and applies at the next attempt.")
 @ValidationRule(value = "has(self.managedBy) == has(oldSelf.managedBy)"
         + " && (!has(self.managedBy) || self.managedBy == oldSelf.managedBy)",
         fieldPath = ".managedBy", reason = "FieldValueForbidden", message = "spec.managedBy is immutable")

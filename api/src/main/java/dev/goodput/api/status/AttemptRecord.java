@@ -18,6 +18,14 @@ public class AttemptRecord {
     @JsonPropertyDescription("Why the attempt ended (e.g. EvictionByEvictionAPI, OOMKilled, TargetReached).")
     public String reason;
 
+    @JsonPropertyDescription("metadata.generation of the spec this attempt runs.")
+    public Long generation;
+
+    @JsonPropertyDescription("The trainer container's exit code, once it has one: 0 done, 75 stopped with its checkpoint"
+            + " written (a preemption), 74 checkpoint failed, 78 refused its configuration, 137 killed (SIGKILL or"
+            + " out of memory).")
+    public Integer exitCode;
+
     @JsonPropertyDescription("When the pod was created.")
     public String created;
 

@@ -10,4 +10,9 @@ public class CheckpointRef {
     public long bytes;
     /** Seconds the last save took to persist, so the operator can size terminationGracePeriodSeconds. */
     public Double saveSeconds;
+    /**
+     * SHA-256 of the checkpoint's parameters file: the model's weights byte for byte, so the result of a job can be
+     * compared with another run (a laptop run of the same manifest, an uninterrupted run) by one value.
+     */
+    public String parametersSha256;
 }

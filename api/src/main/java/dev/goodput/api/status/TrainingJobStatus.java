@@ -9,7 +9,13 @@ import java.util.List;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TrainingJobStatus {
     public String phase;
+    @JsonPropertyDescription("The generation of the spec the current (or last) attempt runs; lower than"
+            + " metadata.generation while an edit waits for the next attempt. Before the first attempt, the last"
+            + " generation validated.")
     public Long observedGeneration;
+    @JsonPropertyDescription("The spec the current (or last) attempt runs, as JSON: what the next attempt's spec is"
+            + " compared with (event SpecChanged).")
+    public String reconciledSpec;
     public List<JobCondition> conditions = new ArrayList<>();
     public Integer attempts;
     public Integer preemptions;

@@ -30,7 +30,7 @@ public class AttemptHistory {
     public PriceQuote begin(TrainingJobStatus status, TrainingJob job, int attempt, Pod pod) {
         // The price is fixed now, for the whole attempt (docs/cost.md); an unpriced job runs all the same.
         PriceQuote quote = prices.quote(job.getSpec());
-        AttemptRecords.begin(status, attempt, createdOrNow(pod), quote, gpus(job));
+        AttemptRecords.begin(status, attempt, createdOrNow(pod), quote, gpus(job)).generation = job.getMetadata().getGeneration();
         return quote;
     }
 

@@ -94,6 +94,9 @@ public final class AttemptRecords {
             if (r.ended == null) {
                 r.ended = state.getTerminated().getFinishedAt();
             }
+            if (r.exitCode == null) {
+                r.exitCode = state.getTerminated().getExitCode();
+            }
         }
         if (r.scheduled == null && r.started != null) {
             // A container ran, so the pod was bound, at the latest when it started.

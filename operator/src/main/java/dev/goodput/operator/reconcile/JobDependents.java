@@ -9,10 +9,11 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The objects a job's trainer pods need besides themselves: the ConfigMap with {@code job.yaml}, the checkpoint claim
- * the operator creates when the spec names none, the metrics Service ({@link JobResources}). They change only with the
- * spec, so they are applied once per generation by this process (it remembers which), and again before every new pod,
- * which mounts them, unless this very reconcile applied them.
+ * The objects a job's trainer pods need besides themselves ({@link JobResources}): the checkpoint claim the operator
+ * creates when the spec names none, applied once per generation by this process (it remembers which) and again before
+ * every new pod unless this very reconcile applied it; and the ConfigMap with {@code job.yaml}, applied only for a new
+ * attempt, so that it always holds the spec the current pod runs (an edit between attempts reaches the next pod, not
+ * the ConfigMap of a running one).
  */
 public class JobDependents {
     private final OperatorSettings settings;
@@ -23,22 +24,28 @@ public class JobDependents {
         this.settings = settings;
     }
 
-    /** Applies them unless this process already has for this generation; returns whether it applied them now. */
+    /** Applies the claim unless this process already has for this generation; returns whether it applied it now. */
     public boolean applyOncePerGeneration(KubernetesClient client, TrainingJob job, long generation) {
         if (Objects.equals(applied.get(ResourceID.fromResource(job)), generation)) {
             return false;
         }
-        apply(client, job, generation);
+        applyClaim(client, job, generation);
         return true;
     }
 
-    public void apply(KubernetesClient client, TrainingJob job, long generation) {
+    /** Before a new attempt's pod: its ConfigMap, and the claim unless {@code claimApplied} by this reconcile. */
+    public void applyForAttempt(KubernetesClient client, TrainingJob job, long generation, boolean claimApplied) {
         ServerSideApply.apply(client, JobResources.configMap(job));
+        if (!claimApplied) {
+            applyClaim(client, job, generation);
+        }
+    }
+
+    private void applyClaim(KubernetesClient client, TrainingJob job, long generation) {
         var claim = JobResources.checkpointClaimToCreate(job, settings);
         if (claim != null) {
             ServerSideApply.apply(client, claim);
         }
-        ServerSideApply.apply(client, JobResources.metricsService(job));
         applied.put(ResourceID.fromResource(job), generation);
     }
 

@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -22,8 +21,6 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.Service;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
@@ -36,8 +33,7 @@ import java.util.Map;
 
 /**
  * The desired objects of a TrainingJob, as pure functions of the job (and the attempt): the ConfigMap holding
- * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, the metrics Service, and the
- * trainer Pod (mounts, GOODPUT_* environment, metrics port, termination message; hardened security
+ * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, and the trainer Pod (mounts, GOODPUT_* environment, metrics port, termination message; hardened security
  * context; the pod-tracking finalizer {@link Labels#POD_FINALIZER}).
  * Being deterministic, applying them twice (server-side apply) changes nothing.
  */
@@ -125,23 +121,6 @@ public final class JobResources {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    /**
-     * The job's metrics Service {@code <job>-metrics}: headless (each trainer pod is an endpoint of its own, no virtual
-     * IP to allocate), port 9400 named {@code metrics}, selecting the job's trainer pods.
-     */
-    public static Service metricsService(TrainingJob job) {
-        Map<String, String> selector = new LinkedHashMap<>();
-        selector.put(Labels.NAME, Labels.TRAINER);
-        selector.put(Labels.JOB, job.getMetadata().getName());
-        return new ServiceBuilder().withNewMetadata().withName(Labels.serviceName(job.getMetadata().getName()))
-                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
-                .withOwnerReferences(owner(job)).endMetadata()
-                .withNewSpec().withClusterIP("None").withSelector(selector)
-                .addNewPort().withName("metrics").withPort(METRICS_PORT).withTargetPort(new IntOrString("metrics"))
-                .withProtocol("TCP").endPort()
-                .endSpec().build();
     }
 
     public static String checkpointClaim(TrainingJob job) {

@@ -1,6 +1,7 @@
 package dev.goodput.operator.status;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.JobCondition;
 import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
@@ -61,7 +62,7 @@ public class StatusAggregator {
     }
 
     public void invalid(TrainingJobStatus s, long generation, String reason, List<String> problems) {
-        s.observedGeneration = generation;
+        validated(s, generation);
         set(s, generation, VALID, false, reason, String.join("; ", problems));
         if (s.phase == null) {
             s.phase = Phase.Pending.name();
@@ -70,13 +71,25 @@ public class StatusAggregator {
     }
 
     public void valid(TrainingJobStatus s, long generation) {
-        s.observedGeneration = generation;
+        validated(s, generation);
         set(s, generation, VALID, true, "Accepted", "the spec is valid");
     }
 
-    /** A pod for {@code attempt} was just created. */
-    public void attemptStarted(TrainingJobStatus s, long generation, int attempt) {
+    /**
+     * observedGeneration is the generation the running pod runs; before any attempt, the one validated. An edit that
+     * applies at the next attempt leaves it where it is until then.
+     */
+    private static void validated(TrainingJobStatus s, long generation) {
+        if (s.attempts == null || s.attempts == 0) {
+            s.observedGeneration = generation;
+        }
+    }
+
+    /** A pod for {@code attempt} was just created; it runs {@code spec} of {@code generation}. */
+    public void attemptStarted(TrainingJobStatus s, long generation, int attempt, String spec) {
         s.attempts = attempt;
+        s.observedGeneration = generation;
+        s.reconciledSpec = spec;
         s.phase = Phase.Pending.name();
         set(s, generation, RUNNING, false, "PodCreated", "attempt " + attempt + ": pod created");
     }
@@ -265,7 +278,13 @@ public class StatusAggregator {
                 : s.progress != null ? s.progress.trainingTimeToTargetSeconds : null;
         if (r.progress != null) s.progress = copy(r.progress); // never the poller's cached object
         if (s.progress != null && trainingToTarget != null) s.progress.trainingTimeToTargetSeconds = trainingToTarget;
-        if (r.lastCheckpoint != null) s.lastCheckpoint = r.lastCheckpoint;
+        if (r.lastCheckpoint != null) {
+            // A resumed attempt reports the checkpoint it loaded, with no save time of its own: the last measured one
+            // still sizes the next pod's grace period (GracePeriod).
+            Double measured = s.lastCheckpoint == null ? null : s.lastCheckpoint.saveSeconds;
+            s.lastCheckpoint = JSON.convertValue(r.lastCheckpoint, CheckpointRef.class);
+            if (s.lastCheckpoint.saveSeconds == null) s.lastCheckpoint.saveSeconds = measured;
+        }
         if (r.tunedBatch != null) s.tunedBatch = r.tunedBatch;
     }
 

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.FieldValidateable;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -150,6 +151,52 @@ class TrainingJobCrdApiServerTest {
             return j;
         });
         assertThat(edited.getMetadata().getGeneration()).isEqualTo(2L);
+    }
+
+    @Test
+    void theTrainingTrajectoryChangesOnlyThroughSuspendWhileBudgetsChangeAnyTime(TestApiServer api, KubernetesClient client) {
+        apply(client, manifest("trajectory", "epochs: 2\nmaxDuration: 30m\n"));
+        var jobs = client.resources(TrainingJob.class).inNamespace(ns);
+        // As README says a user meets it.
+        TestApiServer.Result patch = api.kubectl("patch", "-n", ns, "trainingjob", "trajectory", "--type", "merge",
+                "-p", "{\"spec\":{\"training\":{\"optimizer\":{\"lr\":0.004}}}}");
+        assertThat(patch.exitCode()).as(patch.output()).isNotZero();
+        assertThat(patch.output()).contains("spec.training: Forbidden")
+                .contains("spec.training changes the training trajectory").contains("set spec.suspend: true");
+        List<java.util.function.Consumer<dev.goodput.api.spec.TrainingSpec>> trajectory = List.of(
+                t -> t.epochs = 3, t -> t.maxSteps = 1000L, t -> t.globalBatchSize = 256, t -> t.batchSize = "64",
+                t -> t.seed = 7L, t -> t.threads = 1, t -> t.precision = "fp32", t -> t.gradientClipNorm = 1.0,
+                t -> t.optimizer.name = "sgd", t -> t.schedule.warmupSteps = 10, t -> t.memoryBudget = "1Gi");
+        for (var edit : trajectory) {
+            assertThatThrownBy(() -> jobs.withName("trajectory").edit(j -> {
+                edit.accept(j.getSpec().training);
+                return j;
+            })).isInstanceOf(KubernetesClientException.class).hasMessageContaining("spec.training changes the training trajectory");
+        }
+        // A budget changes at any time (the operator applies it at the next attempt).
+        assertThat(jobs.withName("trajectory").edit(j -> {
+            j.getSpec().training.maxDuration = "1h";
+            j.getSpec().resources.memory = "8Gi";
+            return j;
+        }).getMetadata().getGeneration()).isEqualTo(2L);
+        // Suspend, edit, resume: each step accepted.
+        jobs.withName("trajectory").edit(j -> {
+            j.getSpec().suspend = true;
+            return j;
+        });
+        jobs.withName("trajectory").edit(j -> {
+            j.getSpec().training.optimizer.lr = 0.004;
+            return j;
+        });
+        TrainingJob resumed = jobs.withName("trajectory").edit(j -> {
+            j.getSpec().suspend = false;
+            return j;
+        });
+        assertThat(resumed.getSpec().training.optimizer.lr).isEqualTo(0.004);
+        assertThatThrownBy(() -> jobs.withName("trajectory").edit(j -> {
+            j.getSpec().training.optimizer.lr = 0.002;
+            return j;
+        })).as("running again").isInstanceOf(KubernetesClientException.class);
     }
 
     @Test

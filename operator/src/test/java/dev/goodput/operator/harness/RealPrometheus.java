@@ -22,8 +22,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real Prometheus server (Debian's 2.42, unpacked by {@code .ci/install-deps.sh} into
- * {@code ~/.cache/goodput/prometheus/bin/}, or {@code $GOODPUT_PROMETHEUS}) scraping every second: static targets
+ * A real Prometheus server (3.16, built by {@code .ci/prometheus-binary.sh} and linked by {@code .ci/install-deps.sh}
+ * as {@code ~/.cache/goodput/prometheus/bin/prometheus}, or {@code $GOODPUT_PROMETHEUS}) scraping every second: static targets
  * given at start, and trainer pods added later through a file_sd file, labelled as the chart's PodMonitor labels them
  * (namespace, job, attempt, node, pod). Queries go through its HTTP API, so PromQL is judged by Prometheus itself.
  */
@@ -47,8 +47,8 @@ public final class RealPrometheus implements AutoCloseable {
                 : Path.of(System.getProperty("user.home"), ".cache", "goodput", "prometheus", "bin", "prometheus");
         if (!Files.isExecutable(p)) {
             throw new IllegalStateException("No prometheus binary at " + p + ". The dashboard tests evaluate every query on a"
-                    + " real Prometheus and do not skip without one: run .ci/install-deps.sh (it unpacks Debian's prometheus"
-                    + " package there), or set " + BINARY_ENV + ".");
+                    + " real Prometheus and do not skip without one: run .ci/install-deps.sh (it builds one and links it"
+                    + " there), or set " + BINARY_ENV + ".");
         }
         return p;
     }

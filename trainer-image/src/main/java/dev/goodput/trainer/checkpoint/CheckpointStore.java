@@ -62,9 +62,11 @@ public final class CheckpointStore {
 
     /**
      * A durable checkpoint. {@code warnings} says what bookkeeping after it failed (the pointer not replaced, old
-     * checkpoints not removed): the checkpoint itself is good, the next save tries again.
+     * checkpoints not removed): the checkpoint itself is good, the next save tries again. {@code parametersSha256} is
+     * the SHA-256 of its {@value #PARAMETERS} as its manifest records it: the model's weights, byte for byte, so two
+     * runs can be compared by one value (status.lastCheckpoint.parametersSha256 on a cluster).
      */
-    public record Saved(long step, Path path, long bytes, double seconds, List<String> warnings) {}
+    public record Saved(long step, Path path, long bytes, double seconds, String parametersSha256, List<String> warnings) {}
 
     /**
      * A verified checkpoint, the damaged ones skipped on the way to it (newest first), and, when {@code latest} named
@@ -137,7 +139,19 @@ public final class CheckpointStore {
         try (Stream<Path> s = Files.list(target)) {
             for (Path p : s.toList()) bytes += Files.size(p);
         }
-        return new Saved(step, target, bytes, (System.nanoTime() - started) / 1e9, List.copyOf(warnings));
+        return new Saved(step, target, bytes, (System.nanoTime() - started) / 1e9, parametersSha256(target),
+                List.copyOf(warnings));
+    }
+
+    /** The SHA-256 of a checkpoint folder's parameters as its manifest records it; null when it has none. */
+    public static String parametersSha256(Path folder) {
+        try {
+            CheckpointManifest m = JSON.readValue(Files.readAllBytes(folder.resolve(MANIFEST)), CheckpointManifest.class);
+            CheckpointManifest.FileEntry e = m.files() == null ? null : m.files().get(PARAMETERS);
+            return e == null ? null : e.sha256();
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.goodput.api.ManifestReader;
 import dev.goodput.api.TrainingJobManifest;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.TrainerRun;
+import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,8 +68,8 @@ final class RunCommand implements Callable<Integer> {
         RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true, grace);
         try {
             return new TrainerRun(settings, System.out).run();
-        } catch (IllegalArgumentException e) {
-            // Raised before training for problems in the manifest's content, e.g. a data path that does not exist.
+        } catch (ConfigRefusal e) {
+            // Pre-flight only (a data path that does not exist, a plan that cannot resolve): exit 78, not retried.
             return refuse("invalid TrainingJob " + manifest + ":\n  - " + e.getMessage(), termination);
         } catch (RuntimeException e) {
             e.printStackTrace();

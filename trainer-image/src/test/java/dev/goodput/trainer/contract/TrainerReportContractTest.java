@@ -62,6 +62,10 @@ class TrainerReportContractTest {
         assertThat(end.lastCheckpoint.step).isEqualTo(150);
         assertThat(end.lastCheckpoint.saveSeconds).isPositive();
         assertThat(end.lastCheckpoint.path).endsWith("step-150");
+        // The weights' fingerprint is the SHA-256 of the parameters file the checkpoint holds.
+        assertThat(end.lastCheckpoint.parametersSha256).isEqualTo(java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(
+                        java.nio.file.Files.readAllBytes(java.nio.file.Path.of(end.lastCheckpoint.path, "parameters.bin")))));
         assertThat(end.startupSeconds).isEqualTo(live.startupSeconds);
         assertThat(end.tuningSeconds).isEqualTo(live.tuningSeconds);
         assertThat(end.checkpointSeconds).as("periodic snapshots and the final save").isPositive();

@@ -120,6 +120,29 @@ class PreemptionResumeTest {
         }
     }
 
+    /**
+     * Exit 78 is for pre-flight only. Data files that are there but cannot be read may be a passing problem (a network
+     * volume), so that is an ordinary failure (exit 1), which the operator retries after its back-off.
+     */
+    @Test
+    void dataThatIsThereButCannotBeReadIsAFailureNotARefusal(@TempDir Path dir) throws Exception {
+        Path data = Files.createDirectories(dir.resolve("damaged"));
+        try (var files = Files.list(TestJobs.FASHION_MNIST)) {
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".gz")).toList()) {
+                Files.write(data.resolve(f.getFileName()), new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2, 3}); // truncated gzip
+            }
+        }
+        Path manifest = dir.resolve("damaged.yaml");
+        Files.writeString(manifest, TestJobs.yaml("mlp", 640, "maxSteps: 5").replace(TestJobs.FASHION_MNIST.toString(), data.toString()));
+        Path term = dir.resolve("term.json");
+        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("ckpt"), term)) {
+            assertThat(p.waitFor(60)).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.FAILED);
+        }
+        TrainerReport r = JSON.readValue(term.toFile(), TrainerReport.class);
+        assertThat(r.exitCode).isEqualTo(ExitCodes.FAILED);
+        assertThat(r.message).contains("cannot read the data at spec.data.path " + data);
+    }
+
     static long latestStep(Path root) throws Exception {
         Path latest = root.resolve("test-job/latest");
         if (!Files.exists(latest)) return -1;
