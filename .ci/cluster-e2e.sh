@@ -129,6 +129,7 @@ log "operator Ready under ServiceAccount $sa"
   --set monitoring.podMonitor.interval=5s --set monitoring.podMonitor.scrapeTimeout=4s \
   --set monitoring.serviceMonitor.interval=5s --set monitoring.serviceMonitor.scrapeTimeout=4s >"$WORK/rendered.yaml"
 python3 .ci/e2e-prometheus.py config "$WORK/rendered.yaml" "$KUBECONFIG" >"$WORK/prometheus.yml"
+pkill -f -- "--web.listen-address 127.0.0.1:$PROM_PORT" 2>/dev/null || true   # one a killed run left behind
 "$PROMETHEUS" --config.file "$WORK/prometheus.yml" --storage.tsdb.path "$WORK/tsdb" \
   --web.listen-address "127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
 PROM_PID=$!
