@@ -516,7 +516,16 @@ leftovers() { # anything a previous run may have left
 
 up() {
   lock
-  if running; then log "already running"; echo "$KUBECONFIG_OUT"; return 0; fi
+  if running; then
+    # A cluster left up (make cluster) serves whichever checkout runs next: its images must be this checkout's jars,
+    # or an end-to-end run tests an operator other than the one it was built with. Both steps are no-ops when the
+    # jars have not changed.
+    log "already running; bringing its images up to date with this checkout's jars"
+    ensure_binaries
+    build_images
+    import_images
+    echo "$KUBECONFIG_OUT"; return 0
+  fi
   [[ "$(id -u)" == 0 ]] || die "needs root (network namespaces, cgroups, mounts)"
   if leftovers; then log "cleaning up what a previous run left"; teardown; fi
   ensure_packages

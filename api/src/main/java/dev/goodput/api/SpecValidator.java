@@ -65,6 +65,7 @@ public final class SpecValidator {
         if (t != null && t.epochs == null && t.maxSteps == null && t.maxDuration == null && s.target == null) {
             p.add("spec.training: no budget; set epochs, maxSteps, maxDuration or spec.target");
         }
+        if (s.stall != null && s.stall.timeout != null) duration("spec.stall.timeout", s.stall.timeout, p);
         if (s.resources != null && s.resources.gpus != null && s.resources.gpus < 0) {
             p.add("spec.resources.gpus: must be >= 0, got " + s.resources.gpus);
         }

@@ -38,6 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(RealApiServer.class)
 class TrainerPodLifecycleTest {
+    static final String STALLING_IMAGE = "goodput.test/stalling-trainer:1";
     static final OperatorSettings SETTINGS = OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1));
     static String ns;
     static StandInKubelet kubelet;
@@ -48,7 +49,11 @@ class TrainerPodLifecycleTest {
         var trainer = TrainerJar.entrypoint();
         ns = api.createNamespace(client, "trainer");
         kubelet = StandInKubelet.builder(client).namespace(ns).nodeName("trainer-node").gpus(1).workDir(work)
-                .image(OperatorSettings.DEFAULT_IMAGE, trainer).start();
+                .image(OperatorSettings.DEFAULT_IMAGE, trainer)
+                // The trainer whose training thread hangs before step 3001 while /progress still answers (test-only).
+                .image(STALLING_IMAGE, List.of(trainer.get(0), "-Dgoodput.faultInjection.stallAtStep=3000",
+                        trainer.get(1), trainer.get(2), trainer.get(3)))
+                .start();
         operator = new InProcessOperator(client, ns, SETTINGS);
     }
 
@@ -285,6 +290,47 @@ class TrainerPodLifecycleTest {
         assertThat(report(client.pods().inNamespace(ns).withName("suspend-2").get()).resumedFromStep)
                 .as("attempt 2 continued from the checkpoint written at suspension").isEqualTo(step);
         assertThat(events(client, "suspend")).extracting(Event::getReason).contains("Suspended", "Resumed", "Completed");
+    }
+
+    @Test
+    void aTrainerThatTakesNoStepIsStalledAndRestartedFromItsCheckpointAsAFailure(KubernetesClient client) {
+        create(client, """
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata:
+                  name: stalled
+                spec:
+                  image: %s
+                  model: {architecture: mlp, width: 32}
+                  data: {trainLimit: 2048, testLimit: 256}
+                  training: {maxDuration: 60s, globalBatchSize: 64, batchSize: 64}
+                  checkpoint: {interval: 1s, gracePeriodSeconds: 3}
+                  stall: {timeout: 3s, restart: true}
+                  backoffLimit: 1
+                """.formatted(STALLING_IMAGE));
+        // Each attempt hangs after step 3000, some periodic checkpoints later: reported, stopped, counted as a failure;
+        // attempt 2 resumes attempt 1's checkpoint, stalls again, and backoffLimit 1 ends the job.
+        TrainingJob j = awaitPhase(client, "stalled", "Failed", Duration.ofSeconds(120));
+        var first = j.getStatus().attemptHistory.get(0);
+        var second = j.getStatus().attemptHistory.get(1);
+        assertThat(j.getStatus().attemptHistory).extracting(r -> r.outcome + "/" + r.reason)
+                .containsExactly("Failed/Stalled", "Failed/Stalled");
+        assertThat(j.getStatus().failures).isEqualTo(2);
+        assertThat(j.getStatus().preemptions).as("a stall is no preemption").isNull();
+        assertThat(second.startStep).as("attempt 2 resumed attempt 1's checkpoint").isEqualTo(first.checkpointStep)
+                .isPositive().isLessThanOrEqualTo(3000L);
+        assertThat(condition(j, "Failed").message).contains("took no training step for longer than its stall timeout");
+        assertThat(condition(j, "Stalled").status).isEqualTo("True");
+        assertThat(events(client, "stalled")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("Stalled");
+            assertThat(e.getType()).isEqualTo("Warning");
+            assertThat(e.getMessage()).startsWith("attempt 1: no training step for").contains("(last step 3000)")
+                    .contains("stopping the pod, the next attempt resumes from the checkpoint at step");
+        });
+        assertThat(events(client, "stalled")).anySatisfy(e -> {
+            assertThat(e.getReason()).isEqualTo("AttemptFailed");
+            assertThat(e.getMessage()).contains("attempt 1 failed (Stalled)");
+        });
     }
 
     @Test

@@ -83,6 +83,9 @@ public class TrainingJobSpec {
     @JsonPropertyDescription("Price override for this job.")
     public CostSpec cost;
 
+    @JsonPropertyDescription("When a running trainer that takes no step is stalled, and whether it is restarted.")
+    public StallSpec stall;
+
     @JsonPropertyDescription("Trainer image; the operator's default when empty.")
     public String image;
 

@@ -15,6 +15,9 @@ public class Progress {
     public Double metric;
     public Double bestMetric;
     public Double etaSeconds;
+    @JsonPropertyDescription("When the trainer finished its last training step (or started training, before the first):"
+            + " what the operator's stall detection measures.")
+    public String lastStepAt;
     /** Share of step time spent waiting for data; above 0.1 the job is input-bound. */
     public Double dataWaitShare;
     /**

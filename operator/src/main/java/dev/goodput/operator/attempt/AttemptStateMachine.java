@@ -27,7 +27,8 @@ import java.util.Set;
  * attempt at once and never count against backoffLimit; failures wait an exponential back-off and end the job after
  * backoffLimit retries; exit code 78 (config error) ends it at once; exit code 74 (checkpoint failed) is a failure even
  * on a preempted pod, since work was lost. A pod stopped for {@code spec.suspend} counts as neither; resuming starts the
- * next attempt, which resumes from its checkpoint.
+ * next attempt, which resumes from its checkpoint. A running trainer whose steps stand still longer than its stall
+ * timeout ({@link StallDetector}) is reported Stalled and, with {@code spec.stall.restart}, stopped: a failure.
  *
  * <p>Idempotence: the attempt counter advances only with the decision to start the next attempt, whose pod is a pure
  * function of job and attempt; after a lost status write the same observation yields the same decision, so the same
@@ -37,6 +38,8 @@ public final class AttemptStateMachine {
     /** Stop reasons the operator writes on pods it deletes itself (annotation {@code goodput.dev/stop-reason}). */
     public static final String STOP_SUSPENDED = "Suspended";
     public static final String STOP_JOB_DELETED = "JobDeleted";
+    /** spec.stall.restart: the trainer took no step for longer than its stall timeout. */
+    public static final String STOP_STALLED = "Stalled";
     private static final Set<String> PREEMPTION_REASONS = Set.of("PreemptionByScheduler", "EvictionByEvictionAPI",
             "DeletionByTaintManager", "TerminationByKubelet");
 
@@ -131,6 +134,13 @@ public final class AttemptStateMachine {
             }
         }
 
+        /** The trainer runs but its steps have stood still for {@code stalledFor}; {@code restarting}: its pod is stopped. */
+        record Stalled(Duration stalledFor, boolean restarting) implements Report {
+            public JobEvent write(StatusAggregator aggregator, TrainingJobStatus s, long generation, AttemptObservation o) {
+                return aggregator.stalled(s, generation, o, stalledFor, restarting);
+            }
+        }
+
         /** spec.suspend while the pod runs: it is being stopped and checkpoints first. */
         record Suspending() implements Report {
             public JobEvent write(StatusAggregator aggregator, TrainingJobStatus s, long generation, AttemptObservation o) {
@@ -193,8 +203,16 @@ public final class AttemptStateMachine {
                     : Decision.reporting(new Report.Resumed(1)).starting(1);
         }
         if (!o.ended()) {
-            return suspend ? new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null)
-                    : new Decision(o.running(), null, null, new Report.Observed(), null, null);
+            if (suspend) {
+                return new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null);
+            }
+            Duration stalled = o.running() ? StallDetector.stalledFor(o.live(), in.spec(), in.now()) : null;
+            if (stalled != null) {
+                boolean restart = StallDetector.restarts(in.spec());
+                return new Decision(!restart, restart ? STOP_STALLED : null, null, new Report.Stalled(stalled, restart),
+                        null, null);
+            }
+            return new Decision(o.running(), null, null, new Report.Observed(), null, null);
         }
         return ended(s, o, suspend, in.spec(), in.now());
     }
@@ -228,6 +246,9 @@ public final class AttemptStateMachine {
         String reason = failureReason(o);
         if ("OOMKilled".equals(reason)) {
             message = outOfMemory(spec); // a killed trainer wrote no termination message: say what to change
+        } else if (STOP_STALLED.equals(reason)) {
+            message = "the trainer took no training step for longer than its stall timeout (spec.stall.timeout); its pod"
+                    + " was stopped and the next attempt resumes from the last checkpoint";
         }
         int failures = s.failures() + 1;
         if (failures > backoffLimit) {
@@ -247,6 +268,9 @@ public final class AttemptStateMachine {
      * someone else (or gone), or the trainer's preemption exit code; never when the trainer says its checkpoint failed.
      */
     public static String preemptionReason(AttemptObservation o) {
+        if (STOP_STALLED.equals(o.stopReason())) {
+            return null; // the operator stopped it for making no progress: a failure, whatever its exit code
+        }
         if (Objects.equals(o.exitCode(), ExitCodes.CHECKPOINT_FAILED)) {
             return null; // its checkpoint could not be written: work was lost, whatever stopped it, so it is a failure
         }
@@ -277,8 +301,14 @@ public final class AttemptStateMachine {
         return "the trainer ran out of memory: the kernel killed it at the container's limit (" + limit + "); " + fix;
     }
 
-    /** CheckpointFailed (the trainer's exit code 74), OOMKilled (the kernel killed it for memory) or PodFailed. */
+    /**
+     * Stalled (stopped by the operator for taking no step), CheckpointFailed (the trainer's exit code 74), OOMKilled
+     * (the kernel killed it for memory) or PodFailed.
+     */
     public static String failureReason(AttemptObservation o) {
+        if (STOP_STALLED.equals(o.stopReason())) {
+            return STOP_STALLED;
+        }
         if (Objects.equals(o.exitCode(), ExitCodes.CHECKPOINT_FAILED)) {
             return "CheckpointFailed";
         }

@@ -27,7 +27,9 @@ import java.util.Objects;
  * {@code Suspended} (spec.suspend: reason Suspending while the pod checkpoints and stops, Suspended once it has;
  * False with reason Resumed after), {@code Priced} (the current attempt has a price; False with the reason when it
  * has none, see {@link #priced}), {@code CheckpointHealthy} (True once the trainer has saved a checkpoint, False with
- * reason SaveFailed and the trainer's message while its saves fail, see {@link #checkpoints}).
+ * reason SaveFailed and the trainer's message while its saves fail, see {@link #checkpoints}), {@code Stalled} (True
+ * with reason NoProgress while a running trainer takes no step for longer than its stall timeout; False with reason
+ * Progressing once it steps again, see {@link #stalled}).
  */
 public class StatusAggregator {
     public static final String VALID = "Valid";
@@ -37,6 +39,7 @@ public class StatusAggregator {
     public static final String SUSPENDED = "Suspended";
     public static final String PRICED = "Priced";
     public static final String CHECKPOINT_HEALTHY = "CheckpointHealthy";
+    public static final String STALLED = "Stalled";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Phase { Pending, Tuning, Running, Checkpointing, Preempted, Suspended, Succeeded, Failed }
@@ -85,6 +88,21 @@ public class StatusAggregator {
         }
     }
 
+    /**
+     * The running trainer's steps have stood still for {@code stalledFor}. Condition Stalled=True, and the Warning event
+     * Stalled once per attempt; {@code restarting}: its pod is being stopped, a failure (spec.stall.restart).
+     */
+    public JobEvent stalled(TrainingJobStatus s, long generation, AttemptObservation o, java.time.Duration stalledFor,
+            boolean restarting) {
+        observed(s, generation, o);
+        long step = o.live() != null && o.live().progress != null ? o.live().progress.step : 0;
+        String message = "attempt " + o.attempt() + ": no training step for " + stalledFor.toSeconds() + "s (last step "
+                + step + ")" + (restarting ? "; stopping the pod, the next attempt resumes from " + resumesFrom(s)
+                : "; the pod is left running (spec.stall.restart: true restarts it from its checkpoint)");
+        set(s, generation, STALLED, true, "NoProgress", message);
+        return new JobEvent(JobEvent.WARNING, STALLED, message, o.attempt());
+    }
+
     /** A pod for {@code attempt} was just created; it runs {@code spec} of {@code generation}. */
     public void attemptStarted(TrainingJobStatus s, long generation, int attempt, String spec) {
         s.attempts = attempt;
@@ -105,6 +123,10 @@ public class StatusAggregator {
                 s.startTime = now();
             }
             set(s, generation, RUNNING, true, "PodRunning", "attempt " + o.attempt() + ": trainer running");
+            JobCondition stalled = condition(s, STALLED);
+            if (stalled != null && "True".equals(stalled.status)) {
+                set(s, generation, STALLED, false, "Progressing", "attempt " + o.attempt() + ": the trainer is taking steps");
+            }
         } else if (o.deleting()) {
             s.phase = o.disruption() != null ? Phase.Preempted.name() : Phase.Checkpointing.name();
             set(s, generation, RUNNING, false, o.disruption() != null ? o.disruption() : "PodTerminating",

@@ -1,5 +1,6 @@
 package dev.goodput.operator.attempt;
 
+import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_STALLED;
 import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_SUSPENDED;
 import static dev.goodput.operator.cost.CostLedger.FAILED;
 import static dev.goodput.operator.cost.CostLedger.PREEMPTED;
@@ -7,7 +8,10 @@ import static dev.goodput.operator.cost.CostLedger.SUCCEEDED;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.goodput.api.spec.StallSpec;
 import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.status.Progress;
+import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.Labels;
 import dev.goodput.operator.OperatorSettings;
@@ -19,6 +23,7 @@ import dev.goodput.operator.attempt.AttemptStateMachine.Report;
 import dev.goodput.operator.attempt.AttemptStateMachine.StatusView;
 import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.observe.JobObserver;
+import dev.goodput.operator.observe.ProgressSample;
 import dev.goodput.operator.reconcile.PodFinalizers;
 import dev.goodput.operator.status.JobEvent;
 import dev.goodput.operator.status.StatusAggregator;
@@ -55,7 +60,12 @@ class AttemptStateMachineTest {
 
     /** One transition: what status says, what is observed, the spec; the decision and the event it brings (or null). */
     record Row(String transition, TrainingJobStatus status, AttemptObservation current, boolean suspend,
-            int backoffLimit, Decision decision, String event) {
+            int backoffLimit, StallSpec stall, Decision decision, String event) {
+        Row(String transition, TrainingJobStatus status, AttemptObservation current, boolean suspend, int backoffLimit,
+                Decision decision, String event) {
+            this(transition, status, current, suspend, backoffLimit, null, decision, event);
+        }
+
         @Override
         public String toString() {
             return transition;
@@ -95,6 +105,23 @@ class AttemptStateMachineTest {
                         new Decision(false, null, null, new Report.Observed(), null, null), null),
                 row("suspend while running stops the pod", status(1, 0), seen(running()), true,
                         new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null), null),
+
+                // stalls (spec.stall.timeout 2m here)
+                new Row("a running trainer whose steps stand still past its timeout is Stalled", status(1, 0),
+                        steppedAgo(Duration.ofMinutes(5)), false, 3, stall("2m", null),
+                        new Decision(true, null, null, new Report.Stalled(Duration.ofMinutes(5), false), null, null), "Stalled"),
+                new Row("a stalled trainer with stall.restart is stopped", status(1, 0), steppedAgo(Duration.ofMinutes(5)),
+                        false, 3, stall("2m", true),
+                        new Decision(false, STOP_STALLED, null, new Report.Stalled(Duration.ofMinutes(5), true), null, null),
+                        "Stalled"),
+                new Row("steps within the timeout: observed", status(1, 0), steppedAgo(Duration.ofSeconds(90)), false, 3,
+                        stall("2m", true), new Decision(true, null, null, new Report.Observed(), null, null), null),
+                new Row("the pod stopped for a stall is a failure that backs off, whatever its exit code", status(1, 0),
+                        seen(stoppedBy(STOP_STALLED, exited(75, null, NOW.minusSeconds(4)))), false, 3, stall("2m", true),
+                        decision(new Close(FAILED, "Stalled"), new Report.BackingOff("Stalled", "the trainer took no"
+                                + " training step for longer than its stall timeout (spec.stall.timeout); its pod was"
+                                + " stopped and the next attempt resumes from the last checkpoint", 6), null,
+                                Duration.ofSeconds(6)), null),
 
                 // suspension
                 row("suspended: the stopped pod's attempt closes as Suspended", status(1, 0),
@@ -192,6 +219,7 @@ class AttemptStateMachineTest {
         TrainingJobSpec spec = new TrainingJobSpec();
         spec.suspend = row.suspend() ? true : null;
         spec.backoffLimit = row.backoffLimit();
+        spec.stall = row.stall();
         Decision d = MACHINE.decide(new Input(StatusView.of(row.status()), row.current(), spec, NOW));
         assertThat(d).isEqualTo(row.decision());
         if (d.report() != null) {
@@ -380,6 +408,24 @@ class AttemptStateMachineTest {
     static Pod deleting(Pod p, Instant at) {
         p.getMetadata().setDeletionTimestamp(at.toString());
         return p;
+    }
+
+    static StallSpec stall(String timeout, Boolean restart) {
+        StallSpec s = new StallSpec();
+        s.timeout = timeout;
+        s.restart = restart;
+        return s;
+    }
+
+    /** Attempt 1 running, its trainer's /progress saying it is Running and took its last step {@code ago}. */
+    static AttemptObservation steppedAgo(Duration ago) {
+        Pod p = running();
+        TrainerReport live = new TrainerReport();
+        live.phase = "Running";
+        live.progress = new Progress();
+        live.progress.step = 1234;
+        live.progress.lastStepAt = NOW.minus(ago).toString();
+        return OBSERVER.observe(p, 1, new ProgressSample(p.getMetadata().getUid(), live, NOW));
     }
 
     static Pod stoppedBy(String reason, Pod p) {

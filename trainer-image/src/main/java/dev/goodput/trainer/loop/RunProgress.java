@@ -17,6 +17,8 @@ public final class RunProgress {
     private final long seed;
     private Long totalSteps;
     private String phase = "Starting";
+    /** Wall-clock time of the last step (or of the training start), for the operator's stall detection; -1 before. */
+    private long lastStepMillis = -1;
     private long step;
     private DataPosition position = DataPosition.START;
     private long samples;
@@ -87,6 +89,7 @@ public final class RunProgress {
      */
     public synchronized void startClock() {
         attemptStartNanos = System.nanoTime();
+        lastStepMillis = System.currentTimeMillis();
         startupSeconds = Math.max(0, (System.currentTimeMillis() - processStartMillis) / 1000.0 - tuningSeconds);
     }
 
@@ -106,6 +109,7 @@ public final class RunProgress {
 
     public synchronized void stepDone(DataPosition next, int globalBatch, double stepLoss) {
         step++;
+        lastStepMillis = System.currentTimeMillis();
         position = next;
         samples += globalBatch;
         loss = stepLoss;
@@ -141,6 +145,7 @@ public final class RunProgress {
         r.phase = phase;
         Progress p = new Progress();
         p.step = step;
+        p.lastStepAt = lastStepMillis < 0 ? null : java.time.Instant.ofEpochMilli(lastStepMillis).toString();
         p.totalSteps = totalSteps;
         p.epoch = position.epoch();
         p.samples = samples;

@@ -95,6 +95,7 @@ public final class TrainingLoop {
                 if (budget != null) return finish(budget);
                 if (preemption.stopRequested()) return preempted();
                 int epochBefore = progress.position().epoch();
+                StallInjection.before(progress.step());
                 step(pipeline);
                 boolean epochEnded = progress.position().epoch() != epochBefore;
                 if (evaluationDue(epochEnded)) {
