@@ -87,7 +87,7 @@ class RenderDefaultsTest {
                 .containsEntry("GOODPUT_TRAINER_IMAGE", "goodput/trainer:0.1.0-cuda")
                 .containsEntry("GOODPUT_CHECKPOINT_STORAGE", "10Gi")
                 .containsEntry("GOODPUT_PRICING_FILE", "/etc/goodput/pricing/pricing.yaml")
-                .containsEntry("GOODPUT_PRICING_CONFIGMAP", "goodput-pricing")
+                .doesNotContainKey("GOODPUT_PRICING_CONFIGMAP")
                 .containsEntry("GOODPUT_LEADER_ELECTION_LEASE_NAME", "goodput");
 
         Map<String, String> cpu = env(Helm.render("--set", "trainer.image.flavor=cpu", "--set-string",
@@ -122,7 +122,7 @@ class RenderDefaultsTest {
     void pricingConfigMapIsMountedAndParses() throws IOException {
         JsonNode cm = m.named("ConfigMap", "goodput-pricing");
         JsonNode pricing = Helm.YAML.readTree(cm.at("/data/pricing.yaml").asText());
-        assertThat(pricing.at("/currency").asText()).isEqualTo("USD");
+        assertThat(pricing.has("currency")).as("prices are dollars; there is no currency to choose").isFalse();
         assertThat(pricing.at("/gpu")).isNotEmpty();
         pricing.at("/gpu").fields().forEachRemaining(e -> {
             assertThat(e.getValue().at("/onDemand").isNumber()).as(e.getKey()).isTrue();

@@ -78,7 +78,6 @@ class SchemaTest {
                   podMonitor: {enabled: auto, interval: 30s, labels: {release: prom}}
                 dashboards: {enabled: true, label: grafana_dashboard, labelValue: "1", annotations: {grafana_folder: Goodput}, namespace: monitoring}
                 pricing:
-                  currency: EUR
                   gpu: {nvidia-h100-80gb: {onDemand: 5, spot: 2}, amd-mi300x: {onDemand: 4.5}}
                   cpuCoreHour: {onDemand: 0.03, spot: 0.01}
                   memoryGiBHour: {onDemand: 0.004}

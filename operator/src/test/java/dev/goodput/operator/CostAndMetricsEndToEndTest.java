@@ -63,7 +63,6 @@ class CostAndMetricsEndToEndTest {
                 .image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint()).start();
         // The chart's pricing ConfigMap, as the operator reads it: a file named by GOODPUT_PRICING_FILE.
         Path pricing = Files.writeString(work.resolve("pricing.yaml"), """
-                currency: USD
                 gpu:
                   nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
                 cpuCoreHour: {onDemand: 0.0316, spot: 0.0095}

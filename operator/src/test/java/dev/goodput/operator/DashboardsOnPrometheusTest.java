@@ -75,7 +75,6 @@ class DashboardsOnPrometheusTest {
                 .workDir(work.resolve("node"))
                 .image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint()).start();
         Path pricing = Files.writeString(work.resolve("pricing.yaml"), """
-                currency: USD
                 gpu:
                   nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
                 """);

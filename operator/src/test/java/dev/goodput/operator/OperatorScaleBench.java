@@ -95,7 +95,6 @@ class OperatorScaleBench {
         String ns = api.createNamespace(client, "scale-" + n);
         String warm = api.createNamespace(client, "warm-" + n);
         Path pricing = Files.writeString(out.resolve("pricing.yaml"), """
-                currency: USD
                 gpu:
                   nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
                 cpuCoreHour: {onDemand: 0.0316, spot: 0.0095}

@@ -24,7 +24,6 @@ import java.util.TreeMap;
  * {@code pricing.yaml}, mounted at the file named by {@value #ENV}):
  *
  * <pre>
- * currency: USD
  * gpu:                        # dollars per GPU-hour, by spec.resources.gpuType
  *   nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
  * cpuCoreHour: {onDemand: 0.0316, spot: 0.0095}     # CPU-only jobs
@@ -53,14 +52,12 @@ public final class PriceTable {
         }
     }
 
-    private final String currency;
     private final Map<String, Price> gpu;
     private final Price cpuCoreHour;
     private final Price memoryGiBHour;
     private final String origin;
 
-    private PriceTable(String currency, Map<String, Price> gpu, Price cpuCoreHour, Price memoryGiBHour, String origin) {
-        this.currency = currency;
+    private PriceTable(Map<String, Price> gpu, Price cpuCoreHour, Price memoryGiBHour, String origin) {
         this.gpu = Collections.unmodifiableMap(gpu);
         this.cpuCoreHour = cpuCoreHour;
         this.memoryGiBHour = memoryGiBHour;
@@ -69,7 +66,7 @@ public final class PriceTable {
 
     /** No table: only jobs with spec.cost.pricePerHour are priced. */
     public static PriceTable empty() {
-        return new PriceTable("USD", new TreeMap<>(), null, null, null);
+        return new PriceTable(new TreeMap<>(), null, null, null);
     }
 
     /**
@@ -114,7 +111,13 @@ public final class PriceTable {
         if (!root.isObject()) {
             throw new IllegalArgumentException(origin + ": the price table must be a mapping");
         }
+        // Dollars only: the metrics are *_dollars and the dashboards show USD. A table in another currency would be
+        // summed and shown as dollars, so it is refused rather than read.
         String currency = root.path("currency").asText("USD");
+        if (!"USD".equals(currency)) {
+            throw new IllegalArgumentException(origin + ": currency " + currency + " is not supported: prices are US"
+                    + " dollars (metrics *_dollars, dashboards in USD); remove currency and give dollar prices");
+        }
         Map<String, Price> gpu = new TreeMap<>();
         JsonNode g = root.path("gpu");
         if (!g.isMissingNode() && !g.isNull()) {
@@ -128,7 +131,7 @@ public final class PriceTable {
         }
         Price cpu = optionalPrice(root.path("cpuCoreHour"), origin, "cpuCoreHour");
         Price memory = optionalPrice(root.path("memoryGiBHour"), origin, "memoryGiBHour");
-        return new PriceTable(currency, gpu, cpu, memory, origin);
+        return new PriceTable(gpu, cpu, memory, origin);
     }
 
     private static Price optionalPrice(JsonNode n, String origin, String path) {
@@ -165,10 +168,6 @@ public final class PriceTable {
             throw new IllegalArgumentException(origin + ": " + path + " must be a non-negative number of dollars, not " + v);
         }
         return v;
-    }
-
-    public String currency() {
-        return currency;
     }
 
     /** GPU type → price, sorted by type. */

@@ -19,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 class PriceTableTest {
     /** What helm/goodput/templates/pricing-configmap.yaml renders for the chart's default values. */
     static final String RENDERED = """
-            currency: USD
             gpu:
               nvidia-a100-80gb:
                 onDemand: 4.1
@@ -116,12 +115,22 @@ class PriceTableTest {
     }
 
     @Test
+    void pricesAreDollarsAndAnotherCurrencyIsRefused() {
+        assertThat(PriceTable.parse("currency: USD\ngpu: {nvidia-h100-80gb: {onDemand: 6.88}}\n", "usd.yaml")
+                .gpuPrices()).containsKey("nvidia-h100-80gb");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PriceTable.parse(
+                "currency: EUR\ngpu: {nvidia-h100-80gb: {onDemand: 6.0}}\n", "eur.yaml"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("eur.yaml: currency EUR is not supported: prices are US dollars (metrics *_dollars,"
+                        + " dashboards in USD); remove currency and give dollar prices");
+    }
+
+    @Test
     void theChartDefaultsParse() throws Exception {
         // The pricing block of helm/goodput/values.yaml has the shape the ConfigMap renders.
         ObjectMapper yaml = new ObjectMapper(new YAMLFactory());
         JsonNode values = yaml.readTree(Path.of("..", "helm", "goodput", "values.yaml").toFile());
         PriceTable chart = PriceTable.parse(yaml.writeValueAsString(values.get("pricing")), "values.yaml");
-        assertThat(chart.currency()).isEqualTo("USD");
         assertThat(chart.gpuPrices()).containsKey("nvidia-h100-80gb").hasSizeGreaterThanOrEqualTo(5);
         chart.gpuPrices().forEach((type, p) -> assertThat(p.spot()).as(type).isNotNull().isLessThan(p.onDemand()));
         assertThat(chart.quote(res(4, "nvidia-h100-80gb", true, null, null), null).pricePerHour()).isCloseTo(10.0,
