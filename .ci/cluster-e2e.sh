@@ -155,10 +155,13 @@ if want out-of-memory; then
   kubectl -n "$NS" apply -f cluster/e2e/out-of-memory.yaml >/dev/null
 fi
 if want slow-save; then
-  wait_until slow-save 180 "training" 's.get("progress", {}).get("step", 0) >= 200'
+  # Status shows at once that the trainer trains (condition Running, reason Training); its step count at most once a
+  # minute. A few seconds of training later:
+  wait_until slow-save 180 "training" 'any(c["type"] == "Running" and c["reason"] == "Training" for c in s.get("conditions", []))'
+  sleep 3
   pod=$(pod_of slow-save 1)
   grace=$(kubectl -n "$NS" get pod "$pod" -o jsonpath='{.spec.terminationGracePeriodSeconds}')
-  log "slow-save: kubectl delete pod $pod at step $(status_of slow-save progress.step) (grace period ${grace}s)"
+  log "slow-save: kubectl delete pod $pod while it trains (grace period ${grace}s)"
   t=$SECONDS
   kubectl -n "$NS" delete pod "$pod" --wait=false >/dev/null
   wait_until slow-save 150 "past attempt 1" 'len(h) >= 1 and h[0].get("outcome") not in (None, "Running")'
@@ -222,7 +225,8 @@ value: 1000000
 description: end-to-end test only, a workload that preempts training
 EOF
   kubectl -n "$NS" apply -f cluster/e2e/preempted.yaml >/dev/null
-  wait_until preempted 120 "training" 's.get("progress", {}).get("step", 0) >= 300'
+  wait_until preempted 120 "training" 'any(c["type"] == "Running" and c["reason"] == "Training" for c in s.get("conditions", []))'
+  sleep 3
   # Just more CPU than the node has free beside the trainer, and less than it has without it.
   urgent_cpu=$(kubectl get pods -A -o json | python3 -c '
 import json, sys
@@ -231,7 +235,7 @@ pods = [p for p in json.load(sys.stdin)["items"] if p["status"].get("phase") in 
 used = sum(milli(c["resources"].get("requests", {}).get("cpu", "0")) for p in pods for c in p["spec"]["containers"])
 trainer = sum(milli(c["resources"]["requests"]["cpu"]) for p in pods if p["metadata"].get("labels", {}).get("goodput.dev/job") == "preempted" for c in p["spec"]["containers"])
 print(f"{int(sys.argv[1]) - used + trainer // 2}m")' "$(kubectl get node goodput-node -o jsonpath='{.status.allocatable.cpu}' | sed 's/m$//;s/^\([0-9]*\)$/\1000/')")
-  log "preemption: a pod of priority 1000000 requesting $urgent_cpu CPU, at step $(status_of preempted progress.step)"
+  log "preemption: a pod of priority 1000000 requesting $urgent_cpu CPU, while attempt 1 trains"
   kubectl -n "$NS" apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
@@ -252,9 +256,10 @@ EOF
     "attempt 1 was not preempted by the scheduler with its checkpoint written"
   log "preemption: attempt 1 $(kubectl -n "$NS" get tj preempted -o jsonpath='{.status.attemptHistory[0].reason} at step {.status.attemptHistory[0].checkpointStep}'); deleting the urgent pod"
   kubectl -n "$NS" delete pod urgent --wait >/dev/null
-  wait_until preempted 120 "training in attempt 2" 'len(h) >= 2 and s.get("progress", {}).get("step", 0) >= h[0]["checkpointStep"] + 300'
+  wait_until preempted 120 "training in attempt 2" 'len(h) >= 2 and any(c["type"] == "Running" and c["reason"] == "Training" and c["message"].startswith("attempt 2:") for c in s.get("conditions", []))'
+  sleep 3
   pod=$(pod_of preempted 2)
-  log "preemption: evicting $pod through the Eviction API at step $(status_of preempted progress.step)"
+  log "preemption: evicting $pod through the Eviction API while it trains"
   kubectl create --raw "/api/v1/namespaces/$NS/pods/$pod/eviction" -f - >/dev/null <<EOF
 {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "$pod", "namespace": "$NS"}}
 EOF

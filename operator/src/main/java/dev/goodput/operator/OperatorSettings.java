@@ -18,11 +18,14 @@ import java.util.Map;
  * @param progressTimeout      connect and response timeout of one poll
  * @param costRefresh          how often a job whose pod holds a node is reconciled again so that its cost in status and
  *                             on /q/metrics moves even when nothing else happens
+ * @param statusInterval       the least time between two status writes of a job that differ only in its telemetry
+ *                             (progress, cost, accounting); a change of phase, condition, attempt, checkpoint or
+ *                             tuned batch is written at once
  * @param scheduling           how spec.resources.gpuType and spot place a pod on nodes
  */
 public record OperatorSettings(String defaultImage, Duration failureBackoff, Duration maxFailureBackoff,
         Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage, Duration progressInterval,
-        Duration progressTimeout, Duration costRefresh, Scheduling scheduling) {
+        Duration progressTimeout, Duration costRefresh, Duration statusInterval, Scheduling scheduling) {
 
     /**
      * Node placement from the spec's words: {@code gpuType: X} becomes the node selector {@code gpuTypeNodeLabel: X}
@@ -45,26 +48,31 @@ public record OperatorSettings(String defaultImage, Duration failureBackoff, Dur
     public static OperatorSettings defaults() {
         return new OperatorSettings(DEFAULT_IMAGE, Duration.ofSeconds(10), Duration.ofMinutes(5),
                 Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi", Duration.ofSeconds(5), Duration.ofSeconds(2),
-                Duration.ofSeconds(30), Scheduling.defaults());
+                Duration.ofSeconds(30), Duration.ofSeconds(60), Scheduling.defaults());
     }
 
     public OperatorSettings withFailureBackoff(Duration d) {
         return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage,
-                progressInterval, progressTimeout, costRefresh, scheduling);
+                progressInterval, progressTimeout, costRefresh, statusInterval, scheduling);
     }
 
     public OperatorSettings withProgressInterval(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, d, progressTimeout, costRefresh, scheduling);
+                checkpointStorage, d, progressTimeout, costRefresh, statusInterval, scheduling);
     }
 
     public OperatorSettings withScheduling(Scheduling s) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, costRefresh, s);
+                checkpointStorage, progressInterval, progressTimeout, costRefresh, statusInterval, s);
     }
 
     public OperatorSettings withCostRefresh(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, d, scheduling);
+                checkpointStorage, progressInterval, progressTimeout, d, statusInterval, scheduling);
+    }
+
+    public OperatorSettings withStatusInterval(Duration d) {
+        return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
+                checkpointStorage, progressInterval, progressTimeout, costRefresh, d, scheduling);
     }
 }

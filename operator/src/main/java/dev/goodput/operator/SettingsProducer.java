@@ -52,6 +52,10 @@ public class SettingsProducer {
     @ConfigProperty(name = "goodput.cost.refresh", defaultValue = "30s")
     Duration costRefresh;
 
+    /** The least time between two status writes that differ only in progress, cost and accounting. */
+    @ConfigProperty(name = "goodput.status.interval", defaultValue = "60s")
+    Duration statusInterval;
+
     /** Node label that spec.resources.gpuType selects on; "none": gpuType only chooses the price. */
     @ConfigProperty(name = "goodput.scheduling.gpu-type-node-label", defaultValue = OperatorSettings.Scheduling.GPU_TYPE_LABEL)
     String gpuTypeNodeLabel;
@@ -68,7 +72,7 @@ public class SettingsProducer {
     @Singleton // a record cannot be proxied, so not @ApplicationScoped
     OperatorSettings settings() {
         return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage, progressInterval,
-                progressTimeout, costRefresh, scheduling());
+                progressTimeout, costRefresh, statusInterval, scheduling());
     }
 
     private OperatorSettings.Scheduling scheduling() {

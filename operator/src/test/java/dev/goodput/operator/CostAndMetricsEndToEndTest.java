@@ -70,7 +70,7 @@ class CostAndMetricsEndToEndTest {
                 """);
         PriceTable prices = PriceTable.fromEnvironment(Map.of(PriceTable.ENV, pricing.toString()));
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1))
+        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1)).withStatusInterval(Duration.ofSeconds(1))
                 .withCostRefresh(Duration.ofSeconds(2)), prices, new OperatorMetrics(registry));
     }
 

@@ -122,12 +122,16 @@ class ReconcileDecisionsTest {
         TrainingJobStatus s = new TrainingJobStatus();
         aggregator.observed(s, 1, running("Tuning", 1));
         assertThat(s.phase).isEqualTo("Tuning");
+        assertThat(StatusAggregator.condition(s, "Running").reason).isEqualTo("Tuning");
         aggregator.observed(s, 1, running("Checkpointing", 50));
         assertThat(s.phase).isEqualTo("Checkpointing");
         aggregator.observed(s, 1, running("Starting", 0));
         assertThat(s.phase).isEqualTo("Running");
+        assertThat(StatusAggregator.condition(s, "Running").reason).as("the pod runs, no step yet").isEqualTo("Starting");
         aggregator.observed(s, 1, running("Running", 120));
         assertThat(s.phase).isEqualTo("Running");
+        assertThat(StatusAggregator.condition(s, "Running").reason).isEqualTo("Training");
+        assertThat(StatusAggregator.condition(s, "Running").message).isEqualTo("attempt 1: training");
         assertThat(s.progress.step).isEqualTo(120);
         assertThat(s.progress.samplesPerSecond).isEqualTo(1234.5);
         assertThat(s.lastCheckpoint.step).isEqualTo(119);

@@ -39,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(RealApiServer.class)
 class TrainerPodLifecycleTest {
     static final String STALLING_IMAGE = "goodput.test/stalling-trainer:1";
-    static final OperatorSettings SETTINGS = OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1));
+    static final OperatorSettings SETTINGS = OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1))
+            .withStatusInterval(Duration.ofSeconds(1)); // status follows every poll here (60 s by default)
     static String ns;
     static StandInKubelet kubelet;
     static InProcessOperator operator;

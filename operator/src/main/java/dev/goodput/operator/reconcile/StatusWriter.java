@@ -27,16 +27,32 @@ import java.util.Comparator;
  * changed. A job whose pod holds a node (so its cost grows) comes back every {@link OperatorSettings#costRefresh}; for
  * one that waits (pending, suspended, backing off) only the wall-clock split moves, which alone is not worth a status
  * write: it is written with the next real change, and /q/metrics has it at once.
+ *
+ * <p>Status is for people, metrics for machines: a status that differs from the written one only in its telemetry
+ * ({@link #TELEMETRY}: progress, cost, GPU-seconds, accounting; the trainer's /progress moves them every poll) is
+ * written at most once per {@link OperatorSettings#statusInterval} per job (60 s by default), while /q/metrics has every
+ * figure at once; any other difference (phase, a condition, an attempt, a checkpoint, the tuned batch) is written at
+ * once, with the latest telemetry.
  */
 public class StatusWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final OperatorMetrics metrics;
-    private final Duration costRefresh;
-    private final Clock clock;
+    /** Status fields that move with every /progress poll or with the clock. */
+    static final java.util.Set<String> TELEMETRY = java.util.Set.of("progress", "cost", "gpuSeconds", "accounting");
 
-    public StatusWriter(OperatorMetrics metrics, Duration costRefresh, Clock clock) {
+    /** What a reconcile changed in status. */
+    enum Change { NONE, TELEMETRY, MEANINGFUL }
+
+    private final Duration costRefresh;
+    private final Duration statusInterval;
+    private final Clock clock;
+    /** When this process last wrote each job's status. */
+    private final java.util.Map<ResourceID, Instant> lastWrite = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public StatusWriter(OperatorMetrics metrics, Duration costRefresh, Duration statusInterval, Clock clock) {
         this.metrics = metrics;
         this.costRefresh = costRefresh;
+        this.statusInterval = statusInterval;
         this.clock = clock;
     }
 
@@ -50,8 +66,15 @@ public class StatusWriter {
         if (billing) {
             wait = Durations.sooner(wait, costRefresh);
         }
-        if (!sameStatus(before, after, billing)) {
+        Instant now = Instant.now(clock);
+        ResourceID id = ResourceID.fromResource(job);
+        Change change = change(before, after, billing);
+        Duration untilDue = untilDue(lastWrite.get(id), now, statusInterval);
+        if (change == Change.MEANINGFUL || change == Change.TELEMETRY && untilDue.isZero()) {
             patchStatus(job, after, context);
+            lastWrite.put(id, now);
+        } else if (change == Change.TELEMETRY) {
+            wait = Durations.sooner(wait, untilDue); // written then, if nothing meaningful comes first
         }
         UpdateControl<TrainingJob> control = UpdateControl.noUpdate();
         return wait == null ? control : control.rescheduleAfter(wait);
@@ -60,6 +83,7 @@ public class StatusWriter {
     /** The job is deleted: its series leave /q/metrics. */
     public void forget(TrainingJob job) {
         metrics.remove(job.getMetadata().getNamespace(), job.getMetadata().getName());
+        lastWrite.remove(ResourceID.fromResource(job));
     }
 
     /**
@@ -86,13 +110,35 @@ public class StatusWriter {
 
     /** Equal statuses; without {@code billing}, differences in status.accounting alone (wall time passing) do not count. */
     static boolean sameStatus(TrainingJobStatus before, TrainingJobStatus after, boolean billing) {
+        return change(before, after, billing) == Change.NONE;
+    }
+
+    /**
+     * NONE when equal (without {@code billing}, status.accounting alone, wall time passing, does not count), TELEMETRY
+     * when only {@link #TELEMETRY} fields differ, else MEANINGFUL.
+     */
+    static Change change(TrainingJobStatus before, TrainingJobStatus after, boolean billing) {
         ObjectNode a = JSON.valueToTree(before);
         ObjectNode b = JSON.valueToTree(after);
         if (!billing) {
             a.remove("accounting");
             b.remove("accounting");
         }
-        return a.equals(b);
+        if (a.equals(b)) {
+            return Change.NONE;
+        }
+        a.remove(TELEMETRY);
+        b.remove(TELEMETRY);
+        return a.equals(b) ? Change.TELEMETRY : Change.MEANINGFUL;
+    }
+
+    /** Zero when a telemetry-only write may go now, else how long until it may. */
+    static Duration untilDue(Instant last, Instant now, Duration interval) {
+        if (last == null) {
+            return Duration.ZERO;
+        }
+        Duration left = Duration.between(now, last.plus(interval));
+        return left.isNegative() ? Duration.ZERO : left;
     }
 
     /** Whether the latest attempt's pod holds a node now: bound and not yet ended, so its cost grows. */

@@ -122,7 +122,16 @@ public class StatusAggregator {
             if (s.startTime == null) {
                 s.startTime = now();
             }
-            set(s, generation, RUNNING, true, "PodRunning", "attempt " + o.attempt() + ": trainer running");
+            // The reason says how far the trainer is (written at once, unlike its step count): PodRunning until it
+            // answers /progress, then Starting, Tuning, Training or Checkpointing.
+            String trainer = o.live() == null ? null : o.live().phase;
+            String reason = trainer == null ? "PodRunning" : "Running".equals(trainer) ? "Training" : trainer;
+            String what = switch (reason) {
+                case "PodRunning" -> "trainer running";
+                case "Training" -> "training";
+                default -> "trainer " + reason.toLowerCase(java.util.Locale.ROOT);
+            };
+            set(s, generation, RUNNING, true, reason, "attempt " + o.attempt() + ": " + what);
             JobCondition stalled = condition(s, STALLED);
             if (stalled != null && "True".equals(stalled.status)) {
                 set(s, generation, STALLED, false, "Progressing", "attempt " + o.attempt() + ": the trainer is taking steps");

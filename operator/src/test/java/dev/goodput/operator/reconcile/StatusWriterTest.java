@@ -49,4 +49,30 @@ class StatusWriterTest {
         assertThat(Durations.sooner(two, null)).isEqualTo(two);
         assertThat(Durations.sooner(null, null)).isNull();
     }
+
+    @Test
+    void telemetryAloneWaitsForTheStatusIntervalAnythingElseIsWrittenAtOnce() {
+        TrainingJobStatus before = new TrainingJobStatus();
+        before.phase = "Running";
+        before.progress = new dev.goodput.api.status.Progress();
+        before.progress.step = 100;
+        TrainingJobStatus after = new com.fasterxml.jackson.databind.ObjectMapper().convertValue(before, TrainingJobStatus.class);
+        assertThat(StatusWriter.change(before, after, true)).isEqualTo(StatusWriter.Change.NONE);
+        after.progress.step = 200;
+        after.cost = 0.5;
+        after.gpuSeconds = 30.0;
+        assertThat(StatusWriter.change(before, after, true)).isEqualTo(StatusWriter.Change.TELEMETRY);
+        after.lastCheckpoint = new dev.goodput.api.status.CheckpointRef();
+        assertThat(StatusWriter.change(before, after, true)).as("a checkpoint").isEqualTo(StatusWriter.Change.MEANINGFUL);
+        after.lastCheckpoint = null;
+        after.phase = "Checkpointing";
+        assertThat(StatusWriter.change(before, after, true)).as("a phase").isEqualTo(StatusWriter.Change.MEANINGFUL);
+
+        Instant t = Instant.parse("2026-01-01T00:00:00Z");
+        var minute = java.time.Duration.ofSeconds(60);
+        assertThat(StatusWriter.untilDue(null, t, minute)).as("never written").isZero();
+        assertThat(StatusWriter.untilDue(t, t.plusSeconds(5), minute)).isEqualTo(java.time.Duration.ofSeconds(55));
+        assertThat(StatusWriter.untilDue(t, t.plusSeconds(60), minute)).isZero();
+        assertThat(StatusWriter.untilDue(t, t.plusSeconds(90), minute)).isZero();
+    }
 }
