@@ -87,40 +87,34 @@ def endpoint_settings(e):
     return c
 
 
-def pod_monitor(m, kubeconfig):
-    meta, spec = m["metadata"], m["spec"]
-    configs = []
-    for i, e in enumerate(spec["podMetricsEndpoints"]):
-        rules = selector_rules(spec.get("selector") or {}, "pod")
-        rules.append({"action": "keep", "source_labels": ["__meta_kubernetes_pod_container_port_name"], "regex": e["port"]})
-        rules += [
-            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-            {"source_labels": ["__meta_kubernetes_pod_container_name"], "target_label": "container"},
-            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-            {"target_label": "job", "replacement": f"{meta['namespace']}/{meta['name']}"},
-        ]
-        rules += user_relabelings(e.get("relabelings"))
-        configs.append({"job_name": f"podMonitor/{meta['namespace']}/{meta['name']}/{i}",
-                        "kubernetes_sd_configs": sd_config(spec.get("namespaceSelector") or {}, meta["namespace"], "pod", kubeconfig),
-                        **endpoint_settings(e), "relabel_configs": rules})
-    return configs
+# What differs between the two monitors, as the Prometheus Operator translates them: the discovery role, where the
+# selector's labels are found, the endpoint list and port label, and the target labels it adds before `job`.
+MONITORS = {
+    "PodMonitor": {"prefix": "podMonitor", "role": "pod", "labels": "pod", "endpoints": "podMetricsEndpoints",
+                   "port": "__meta_kubernetes_pod_container_port_name",
+                   "targets": [("__meta_kubernetes_namespace", "namespace"), ("__meta_kubernetes_pod_container_name", "container"),
+                               ("__meta_kubernetes_pod_name", "pod")]},
+    "ServiceMonitor": {"prefix": "serviceMonitor", "role": "endpoints", "labels": "service", "endpoints": "endpoints",
+                       "port": "__meta_kubernetes_endpoint_port_name",
+                       "targets": [("__meta_kubernetes_namespace", "namespace"), ("__meta_kubernetes_service_name", "service"),
+                                   ("__meta_kubernetes_pod_name", "pod")]},
+}
 
 
-def service_monitor(m, kubeconfig):
+def monitor(m, kubeconfig):
+    kind = MONITORS[m["kind"]]
     meta, spec = m["metadata"], m["spec"]
     configs = []
-    for i, e in enumerate(spec["endpoints"]):
-        rules = selector_rules(spec.get("selector") or {}, "service")
-        rules.append({"action": "keep", "source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": e["port"]})
-        rules += [
-            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-            {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "service"},
-            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-            {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job"},
-        ]
+    for i, e in enumerate(spec[kind["endpoints"]]):
+        rules = selector_rules(spec.get("selector") or {}, kind["labels"])
+        rules.append({"action": "keep", "source_labels": [kind["port"]], "regex": e["port"]})
+        rules += [{"source_labels": [src], "target_label": dst} for src, dst in kind["targets"]]
+        # job: the PodMonitor's namespace/name, the ServiceMonitor's service, until the monitor's own relabelings.
+        rules.append({"target_label": "job", "replacement": f"{meta['namespace']}/{meta['name']}"} if m["kind"] == "PodMonitor"
+                     else {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job"})
         rules += user_relabelings(e.get("relabelings"))
-        configs.append({"job_name": f"serviceMonitor/{meta['namespace']}/{meta['name']}/{i}",
-                        "kubernetes_sd_configs": sd_config(spec.get("namespaceSelector") or {}, meta["namespace"], "endpoints", kubeconfig),
+        configs.append({"job_name": f"{kind['prefix']}/{meta['namespace']}/{meta['name']}/{i}",
+                        "kubernetes_sd_configs": sd_config(spec.get("namespaceSelector") or {}, meta["namespace"], kind["role"], kubeconfig),
                         **endpoint_settings(e), "relabel_configs": rules})
     return configs
 
@@ -131,12 +125,9 @@ def config(rendered, kubeconfig):
     for doc in yaml.safe_load_all(Path(rendered).read_text()):
         if not doc:
             continue
-        if doc.get("kind") == "PodMonitor":
-            scrape += pod_monitor(doc, kubeconfig)
-        elif doc.get("kind") == "ServiceMonitor":
-            scrape += service_monitor(doc, kubeconfig)
-        else:
+        if doc.get("kind") not in MONITORS:
             continue
+        scrape += monitor(doc, kubeconfig)
         kinds.add(doc["kind"])
     if kinds != {"PodMonitor", "ServiceMonitor"}:
         raise SystemExit(f"the rendered chart has {sorted(kinds)}, not a PodMonitor and a ServiceMonitor")

@@ -92,11 +92,13 @@ public final class CheckpointStore {
         Path target = dir.resolve(folderName(step));
         Path tmp = dir.resolve(TEMP_FOLDER_PREFIX + step + "-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         List<String> warnings = new ArrayList<>();
+        String parametersSha256;
         try {
             Files.createDirectory(tmp);
             FaultInjection.reach(SavePoint.FOLDER_CREATED);
             Map<String, CheckpointManifest.FileEntry> files = new LinkedHashMap<>();
             files.put(PARAMETERS, write(tmp.resolve(PARAMETERS), out -> writeArrays(out, snapshot.parameters())));
+            parametersSha256 = files.get(PARAMETERS).sha256();
             files.put(OPTIMIZER, write(tmp.resolve(OPTIMIZER), out -> writeArrays(out, snapshot.optimizer())));
             files.put(STATE, write(tmp.resolve(STATE), out -> out.write(JSON.writeValueAsBytes(snapshot.state()))));
             CheckpointManifest manifest = new CheckpointManifest(1, step, Instant.now().toString(), files);
@@ -109,7 +111,7 @@ public final class CheckpointStore {
                 if (verifies(target)) {
                     deleteRecursively(tmp);
                     warnings.add(target.getFileName() + " already exists and verifies: kept, this save's copy dropped");
-                    return saved(step, target, started, warnings);
+                    return saved(step, target, started, parametersSha256(target), warnings);
                 }
                 discard(target);
             }
@@ -131,16 +133,16 @@ public final class CheckpointStore {
         } catch (IOException e) {
             warnings.add("old checkpoints not removed (" + SaveFailure.describe(e) + "); the next save tries again");
         }
-        return saved(step, target, started, warnings);
+        return saved(step, target, started, parametersSha256, warnings);
     }
 
-    private static Saved saved(long step, Path target, long started, List<String> warnings) throws IOException {
+    private static Saved saved(long step, Path target, long started, String parametersSha256, List<String> warnings)
+            throws IOException {
         long bytes = 0;
         try (Stream<Path> s = Files.list(target)) {
             for (Path p : s.toList()) bytes += Files.size(p);
         }
-        return new Saved(step, target, bytes, (System.nanoTime() - started) / 1e9, parametersSha256(target),
-                List.copyOf(warnings));
+        return new Saved(step, target, bytes, (System.nanoTime() - started) / 1e9, parametersSha256, List.copyOf(warnings));
     }
 
     /** The SHA-256 of a checkpoint folder's parameters as its manifest records it; null when it has none. */
