@@ -16,16 +16,15 @@ import java.util.Map;
  * @param checkpointStorage    size of the checkpoint claim the operator creates
  * @param progressInterval     how often a running trainer's {@code /progress} is polled
  * @param progressTimeout      connect and response timeout of one poll
- * @param costRefresh          how often a job whose pod holds a node is reconciled again so that its cost in status and
- *                             on /q/metrics moves even when nothing else happens
- * @param statusInterval       the least time between two status writes of a job that differ only in its telemetry
+ * @param statusInterval       how often a job whose pod holds a node is reconciled with nothing else happening, and
+ *                             the least time between two status writes of a job that differ only in its telemetry
  *                             (progress, cost, accounting); a change of phase, condition, attempt, checkpoint or
- *                             tuned batch is written at once
+ *                             tuned batch is written at once. /q/metrics computes cost when scraped
  * @param scheduling           how spec.resources.gpuType and spot place a pod on nodes
  */
 public record OperatorSettings(String defaultImage, Duration failureBackoff, Duration maxFailureBackoff,
         Duration minGracePeriod, Duration maxGracePeriod, String checkpointStorage, Duration progressInterval,
-        Duration progressTimeout, Duration costRefresh, Duration statusInterval, Scheduling scheduling) {
+        Duration progressTimeout, Duration statusInterval, Scheduling scheduling) {
 
     /**
      * Node placement from the spec's words: {@code gpuType: X} becomes the node selector {@code gpuTypeNodeLabel: X}
@@ -48,31 +47,26 @@ public record OperatorSettings(String defaultImage, Duration failureBackoff, Dur
     public static OperatorSettings defaults() {
         return new OperatorSettings(DEFAULT_IMAGE, Duration.ofSeconds(10), Duration.ofMinutes(5),
                 Duration.ofSeconds(30), Duration.ofMinutes(10), "10Gi", Duration.ofSeconds(5), Duration.ofSeconds(2),
-                Duration.ofSeconds(30), Duration.ofSeconds(60), Scheduling.defaults());
+                Duration.ofSeconds(60), Scheduling.defaults());
     }
 
     public OperatorSettings withFailureBackoff(Duration d) {
         return new OperatorSettings(defaultImage, d, maxFailureBackoff, minGracePeriod, maxGracePeriod, checkpointStorage,
-                progressInterval, progressTimeout, costRefresh, statusInterval, scheduling);
+                progressInterval, progressTimeout, statusInterval, scheduling);
     }
 
     public OperatorSettings withProgressInterval(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, d, progressTimeout, costRefresh, statusInterval, scheduling);
+                checkpointStorage, d, progressTimeout, statusInterval, scheduling);
     }
 
     public OperatorSettings withScheduling(Scheduling s) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, costRefresh, statusInterval, s);
-    }
-
-    public OperatorSettings withCostRefresh(Duration d) {
-        return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, d, statusInterval, scheduling);
+                checkpointStorage, progressInterval, progressTimeout, statusInterval, s);
     }
 
     public OperatorSettings withStatusInterval(Duration d) {
         return new OperatorSettings(defaultImage, failureBackoff, maxFailureBackoff, minGracePeriod, maxGracePeriod,
-                checkpointStorage, progressInterval, progressTimeout, costRefresh, d, scheduling);
+                checkpointStorage, progressInterval, progressTimeout, d, scheduling);
     }
 }

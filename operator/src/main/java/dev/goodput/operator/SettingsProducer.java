@@ -49,10 +49,10 @@ public class SettingsProducer {
     @ConfigProperty(name = "goodput.progress.timeout", defaultValue = "2s")
     Duration progressTimeout;
 
-    @ConfigProperty(name = "goodput.cost.refresh", defaultValue = "30s")
-    Duration costRefresh;
-
-    /** The least time between two status writes that differ only in progress, cost and accounting. */
+    /**
+     * How often a job whose pod holds a node is reconciled with nothing else happening, and the least time between two
+     * status writes that differ only in progress, cost and accounting.
+     */
     @ConfigProperty(name = "goodput.status.interval", defaultValue = "60s")
     Duration statusInterval;
 
@@ -72,7 +72,7 @@ public class SettingsProducer {
     @Singleton // a record cannot be proxied, so not @ApplicationScoped
     OperatorSettings settings() {
         return new OperatorSettings(image, failureBackoff, maxFailureBackoff, minGrace, maxGrace, storage, progressInterval,
-                progressTimeout, costRefresh, statusInterval, scheduling());
+                progressTimeout, statusInterval, scheduling());
     }
 
     private OperatorSettings.Scheduling scheduling() {

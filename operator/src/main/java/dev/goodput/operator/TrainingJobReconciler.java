@@ -124,7 +124,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         this.dependents = new JobDependents(settings);
         this.finalizers = new PodFinalizers(observer);
         this.ttl = new TtlAfterFinished(clock);
-        this.statusWriter = new StatusWriter(metrics, settings.costRefresh(), settings.statusInterval(), clock);
+        this.statusWriter = new StatusWriter(metrics, settings.statusInterval(), clock);
     }
 
     @Override

@@ -70,8 +70,8 @@ class CostAndMetricsEndToEndTest {
                 """);
         PriceTable prices = PriceTable.fromEnvironment(Map.of(PriceTable.ENV, pricing.toString()));
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1)).withStatusInterval(Duration.ofSeconds(1))
-                .withCostRefresh(Duration.ofSeconds(2)), prices, new OperatorMetrics(registry));
+        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1)).withStatusInterval(Duration.ofSeconds(1)),
+                prices, new OperatorMetrics(registry));
     }
 
     @AfterAll

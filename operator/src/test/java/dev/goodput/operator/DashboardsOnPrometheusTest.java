@@ -79,8 +79,8 @@ class DashboardsOnPrometheusTest {
                   nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
                 """);
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1)).withStatusInterval(Duration.ofSeconds(1))
-                .withCostRefresh(Duration.ofSeconds(1)), PriceTable.fromEnvironment(Map.of(PriceTable.ENV, pricing.toString())),
+        operator = new InProcessOperator(client, ns, OperatorSettings.defaults().withProgressInterval(Duration.ofSeconds(1)).withStatusInterval(Duration.ofSeconds(1)),
+                PriceTable.fromEnvironment(Map.of(PriceTable.ENV, pricing.toString())),
                 new OperatorMetrics(registry));
         operatorMetrics = new TextEndpoint("/q/metrics", registry::scrape);
         fakeOpenCost = new FakeOpenCostExporter(Map.of(NODE, new double[] {OPENCOST_GPU_HOURLY, OPENCOST_CPU_HOURLY}));

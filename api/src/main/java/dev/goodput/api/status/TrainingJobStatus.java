@@ -35,8 +35,15 @@ public class TrainingJobStatus {
     public Double costToTarget;
     public String startTime;
     public String completionTime;
-    /** Every attempt's pod times, outcome, price and steps: the input of the cost accounting (docs/cost.md). */
+    /**
+     * The latest attempts' pod times, outcome, price and steps: the input of the cost accounting (docs/cost.md); older
+     * ones are summed in {@link #foldedAttempts}.
+     */
+    @JsonPropertyDescription("The latest attempts (at most 20): pod times, outcome, price and steps, the input of the"
+            + " cost accounting. Older attempts are summed in foldedAttempts.")
     public List<AttemptRecord> attemptHistory;
-    /** Goodput and badput by cause, recomputed from attemptHistory. */
+    @JsonPropertyDescription("The attempts older than those in attemptHistory, summed; absent until there are any.")
+    public FoldedAttempts foldedAttempts;
+    /** Goodput and badput by cause, recomputed from attemptHistory and foldedAttempts. */
     public Accounting accounting;
 }

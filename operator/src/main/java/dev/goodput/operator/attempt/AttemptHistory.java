@@ -3,6 +3,7 @@ package dev.goodput.operator.attempt;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.TrainingJob;
+import dev.goodput.operator.cost.AttemptFolding;
 import dev.goodput.operator.cost.AttemptRecords;
 import dev.goodput.operator.cost.CostLedger;
 import dev.goodput.operator.cost.PriceQuote;
@@ -15,7 +16,8 @@ import java.time.Instant;
 /**
  * Attempt bookkeeping in {@code status.attemptHistory} (docs/cost.md), through {@link AttemptRecords}: a record is
  * opened with the price of the moment ({@link PriceTable}) when the attempt's pod is created, filled from the pod and
- * the trainer's reports on every observation, and closed with the outcome {@link AttemptStateMachine} decided.
+ * the trainer's reports on every observation, and closed with the outcome {@link AttemptStateMachine} decided. Past
+ * {@link AttemptFolding#KEPT} records, a new attempt folds the oldest into {@code status.foldedAttempts}.
  */
 public class AttemptHistory {
     private final PriceTable prices;
@@ -31,6 +33,8 @@ public class AttemptHistory {
         // The price is fixed now, for the whole attempt (docs/cost.md); an unpriced job runs all the same.
         PriceQuote quote = prices.quote(job.getSpec());
         AttemptRecords.begin(status, attempt, createdOrNow(pod), quote, gpus(job)).generation = job.getMetadata().getGeneration();
+        String created = job.getMetadata().getCreationTimestamp();
+        AttemptFolding.fold(status, created == null ? null : CostLedger.time(created), Instant.now(clock));
         return quote;
     }
 

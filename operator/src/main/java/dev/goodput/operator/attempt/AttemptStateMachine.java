@@ -94,7 +94,8 @@ public final class AttemptStateMachine {
      * @param report       what status says about it ({@link StatusAggregator} writes it and decides its event); null
      *                     only for a job that had already finished, about whose attempts there is nothing to decide
      * @param start        the attempt to start now; null: none
-     * @param retryAfter   the back-off left before the next attempt starts; null: no wait
+     * @param retryAfter   when to look again with nothing happening: the back-off left before the next attempt
+     *                     starts, or when a running trainer's steps would count as stalled; null: no wait
      */
     public record Decision(boolean pollProgress, String stop, Close close, Report report, Integer start,
             Duration retryAfter) {
@@ -212,7 +213,9 @@ public final class AttemptStateMachine {
                 return new Decision(!restart, restart ? STOP_STALLED : null, null, new Report.Stalled(stalled, restart),
                         null, null);
             }
-            return new Decision(o.running(), null, null, new Report.Observed(), null, null);
+            // Steps alone trigger no reconcile: come back when a stall would be due.
+            Duration stallCheck = o.running() ? StallDetector.untilStalled(o.live(), in.spec(), in.now()) : null;
+            return new Decision(o.running(), null, null, new Report.Observed(), null, stallCheck);
         }
         return ended(s, o, suspend, in.spec(), in.now());
     }

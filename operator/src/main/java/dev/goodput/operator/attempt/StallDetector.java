@@ -20,17 +20,39 @@ public final class StallDetector {
 
     /** How long the steps have stood still, when that is a stall; null otherwise. */
     public static Duration stalledFor(TrainerReport live, TrainingJobSpec spec, Instant now) {
-        if (live == null || !"Running".equals(live.phase) || live.progress == null || live.progress.lastStepAt == null) {
-            return null;
-        }
-        Instant last;
-        try {
-            last = Instant.parse(live.progress.lastStepAt);
-        } catch (DateTimeParseException e) {
+        Instant last = lastStepAt(live);
+        if (last == null) {
             return null;
         }
         Duration still = Duration.between(last, now);
         return still.compareTo(timeout(live, spec)) > 0 ? still : null;
+    }
+
+    /**
+     * How long from {@code now} until the steps would count as stalled if no step comes first, so the job is looked at
+     * again then (progress answers that only move the steps trigger no reconcile); null when there is nothing to watch.
+     */
+    public static Duration untilStalled(TrainerReport live, TrainingJobSpec spec, Instant now) {
+        Instant last = lastStepAt(live);
+        if (last == null) {
+            return null;
+        }
+        Duration left = Duration.between(now, last.plus(timeout(live, spec))).plus(RECHECK_MARGIN);
+        return left.compareTo(RECHECK_MARGIN) < 0 ? RECHECK_MARGIN : left;
+    }
+
+    /** Past the deadline, so that the look then finds the stall strictly longer than the timeout. */
+    static final Duration RECHECK_MARGIN = Duration.ofSeconds(1);
+
+    private static Instant lastStepAt(TrainerReport live) {
+        if (live == null || !"Running".equals(live.phase) || live.progress == null || live.progress.lastStepAt == null) {
+            return null;
+        }
+        try {
+            return Instant.parse(live.progress.lastStepAt);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 
     /** The timeout: the spec's, or the default from the trainer's throughput. */

@@ -3,6 +3,7 @@ package dev.goodput.operator.cost;
 import dev.goodput.api.status.Accounting;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.Badput;
+import dev.goodput.api.status.FoldedAttempts;
 import dev.goodput.api.status.TrainingJobStatus;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,9 +41,12 @@ public final class CostLedger {
 
     private CostLedger() {}
 
-    /** One attempt's share of the totals. */
+    /**
+     * One attempt's share of the totals; its badput seconds include the wait before its pod was bound (after the
+     * previous attempt, or from submission).
+     */
     public record AttemptCost(int attempt, double billedSeconds, double gpuSeconds, double cost, double goodputSeconds,
-            Badput badputSeconds) {}
+            double goodputCost, Badput badputSeconds, Badput badputCost) {}
 
     /**
      * The result, ready for status ({@link #applyTo}) and metrics.
@@ -72,20 +76,47 @@ public final class CostLedger {
         }
     }
 
+    /**
+     * A new status with only what {@link #compute(TrainingJobStatus, Instant, Instant)} and the metrics read (phase,
+     * counts, completion, the attempt history as a copied list): safe to price later on another thread while the
+     * original is written or changed.
+     */
+    public static TrainingJobStatus inputsOf(TrainingJobStatus status) {
+        TrainingJobStatus s = new TrainingJobStatus();
+        if (status == null) {
+            return s;
+        }
+        s.phase = status.phase;
+        s.preemptions = status.preemptions;
+        s.failures = status.failures;
+        s.completionTime = status.completionTime;
+        s.attemptHistory = status.attemptHistory == null ? null : List.copyOf(status.attemptHistory);
+        s.foldedAttempts = status.foldedAttempts;
+        return s;
+    }
+
     /** Computes from a status: its attemptHistory, with {@code submitted} = the job's creationTimestamp. */
     public static Result compute(TrainingJobStatus status, Instant submitted, Instant now) {
         boolean finished = status.completionTime != null;
-        return compute(status.attemptHistory == null ? List.of() : status.attemptHistory, submitted, finished, now);
+        return compute(status.attemptHistory == null ? List.of() : status.attemptHistory, status.foldedAttempts,
+                submitted, finished, now);
+    }
+
+    /** As {@link #compute(List, FoldedAttempts, Instant, boolean, Instant)} with no folded attempts. */
+    public static Result compute(List<AttemptRecord> history, Instant submitted, boolean finished, Instant now) {
+        return compute(history, null, submitted, finished, now);
     }
 
     /**
      * @param history   the attempts, any order (sorted by attempt number here)
+     * @param folded    the attempts before {@code history}, summed ({@link AttemptFolding}); null for none
      * @param submitted when the job was created (wall time starts here); null = the first pod's creation
      * @param finished  the job has ended (Succeeded or Failed): wall time stops at the last attempt's end; otherwise it
      *                  runs to {@code now} (a last attempt that Succeeded ends the job either way)
      * @param now       the present, for an attempt still running and a job still waiting
      */
-    public static Result compute(List<AttemptRecord> history, Instant submitted, boolean finished, Instant now) {
+    public static Result compute(List<AttemptRecord> history, FoldedAttempts folded, Instant submitted, boolean finished,
+            Instant now) {
         List<AttemptRecord> rs = new ArrayList<>(history == null ? List.of() : history);
         rs.sort(Comparator.comparingInt(r -> r.attempt));
         int n = rs.size();
@@ -95,7 +126,8 @@ public final class CostLedger {
         long[] end = new long[n];
         for (int i = 0; i < n; i++) {
             AttemptRecord r = rs.get(i);
-            long previous = i == 0 ? 0 : (rs.get(i - 1).checkpointStep != null ? rs.get(i - 1).checkpointStep : start[i - 1]);
+            long first = folded == null || folded.lastCheckpointStep == null ? 0 : folded.lastCheckpointStep;
+            long previous = i == 0 ? first : (rs.get(i - 1).checkpointStep != null ? rs.get(i - 1).checkpointStep : start[i - 1]);
             start[i] = r.startStep != null ? r.startStep : previous;
             end[i] = Math.max(start[i], r.endStep != null ? r.endStep : start[i]);
         }
@@ -130,6 +162,20 @@ public final class CostLedger {
         Double costToTarget = null;
         Instant previousEnd = wallStart;
         String previousOutcome = null;
+        if (folded != null) {
+            // The oldest attempts, summed when their records were dropped: the same figures as if they were here.
+            gpuSeconds = folded.gpuSeconds;
+            cost = folded.cost;
+            acc.billedSeconds = folded.billedSeconds;
+            acc.goodputSeconds = folded.goodputSeconds;
+            acc.goodputCost = folded.goodputCost;
+            for (String cause : Badput.CAUSES) {
+                acc.badputSeconds.add(cause, folded.badputSeconds == null ? 0 : folded.badputSeconds.get(cause));
+                acc.badputCost.add(cause, folded.badputCost == null ? 0 : folded.badputCost.get(cause));
+            }
+            previousEnd = folded.lastEnded == null ? wallStart : max(wallStart, time(folded.lastEnded));
+            previousOutcome = folded.lastOutcome;
+        }
         for (int i = 0; i < n; i++) {
             AttemptRecord r = rs.get(i);
             Instant created = r.created != null ? time(r.created) : previousEnd;
@@ -182,13 +228,15 @@ public final class CostLedger {
             acc.goodputSeconds += goodput;
             acc.goodputCost += goodput * perSecond;
             Badput seconds = new Badput();
+            Badput dollars = new Badput();
             for (String cause : Badput.CAUSES) {
                 seconds.add(cause, waiting.get(cause) + onNode.get(cause));
+                dollars.add(cause, onNode.get(cause) * perSecond);
                 acc.badputSeconds.add(cause, waiting.get(cause) + onNode.get(cause));
                 acc.badputCost.add(cause, onNode.get(cause) * perSecond);
             }
             attempts.add(new AttemptCost(r.attempt, round(billed, 3), round(billed * gpus, 3), round(attemptCost, 6),
-                    round(goodput, 3), round(seconds, 3)));
+                    round(goodput, 3), round(goodput * perSecond, 6), round(seconds, 3), round(dollars, 6)));
             if (timeToTarget == null && Boolean.TRUE.equals(r.targetReached) && r.ended != null) {
                 timeToTarget = between(wallStart, ended);
                 costToTarget = cost;

@@ -2,11 +2,18 @@ package dev.goodput.operator.metrics;
 
 import dev.goodput.api.metrics.MetricNames;
 import dev.goodput.api.status.Badput;
+import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.operator.cost.CostLedger;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -15,11 +22,14 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
  * The operator's per-job series on /q/metrics, all gauges whose values come from the job's status, so
- * they are exact after an operator restart (the informer's first reconcile of each job sets them again). Base units:
+ * they are exact after an operator restart (the informer's first reconcile of each job sets them again). Cost,
+ * GPU-seconds, goodput and badput are computed from the status's attempt history ({@link CostLedger}) when they are
+ * read, at most once a second per job, so they move with the clock between reconciles. Base units:
  * seconds and dollars. Preemptions and failures are gauges too, and carry no {@code _total}: they mirror status
  * counts, which a re-created job starts again from zero.
  *
@@ -37,7 +47,8 @@ import java.util.function.ToDoubleFunction;
  * goodput_trainingjob_badput_cost_dollars{namespace,job,cause}
  * </pre>
  *
- * Call {@link #update} after each status change of a job and {@link #remove} when it is deleted. Thread-safe.
+ * Call {@link #update(String, String, TrainingJobSpec, TrainingJobStatus, Instant)} after each reconcile of a job and
+ * {@link #remove} when it is deleted. Thread-safe.
  */
 @Singleton
 public class OperatorMetrics {
@@ -58,20 +69,49 @@ public class OperatorMetrics {
     public static final List<String> PHASES = List.of("Pending", "Tuning", "Running", "Checkpointing", "Preempted",
             "Suspended", "Succeeded", "Failed");
 
+    /** How long a computed snapshot serves the gauges of one scrape (17 gauges per job read it). */
+    static final Duration RECOMPUTE_AFTER = Duration.ofSeconds(1);
+
     private final MeterRegistry registry;
+    private final Clock clock;
     private final Map<Key, JobMeters> jobs = new ConcurrentHashMap<>();
 
+    @Inject
     public OperatorMetrics(MeterRegistry registry) {
+        this(registry, Clock.systemUTC());
+    }
+
+    public OperatorMetrics(MeterRegistry registry, Clock clock) {
         this.registry = registry;
+        this.clock = clock;
     }
 
     private record Key(String namespace, String job) {}
 
-    /** Sets a job's series from a snapshot of its spec and status. */
+    /**
+     * Sets a job's series from its spec and status; cost and goodput are computed from {@code status} (its attempt
+     * history) each time they are read, as of then.
+     *
+     * @param submitted the job's creationTimestamp (wall time starts there), or null
+     */
+    public void update(String namespace, String job, TrainingJobSpec spec, TrainingJobStatus status, Instant submitted) {
+        TrainingJobStatus view = CostLedger.inputsOf(status);
+        update(namespace, job, now -> {
+            TrainingJobStatus priced = CostLedger.inputsOf(view);
+            CostLedger.compute(view, submitted, now).applyTo(priced);
+            return JobSnapshot.of(namespace, job, spec, priced);
+        }, true);
+    }
+
+    /** Sets a job's series from a fixed snapshot (its cost as given, not computed). */
     public void update(JobSnapshot snapshot) {
-        Objects.requireNonNull(snapshot.namespace(), "namespace");
-        Objects.requireNonNull(snapshot.job(), "job");
-        jobs.computeIfAbsent(new Key(snapshot.namespace(), snapshot.job()), k -> new JobMeters(k)).update(snapshot);
+        update(snapshot.namespace(), snapshot.job(), now -> snapshot, false);
+    }
+
+    private void update(String namespace, String job, Function<Instant, JobSnapshot> source, boolean live) {
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(job, "job");
+        jobs.computeIfAbsent(new Key(namespace, job), k -> new JobMeters(k)).update(source, live);
     }
 
     /** Deletes every series of the job. */
@@ -89,10 +129,16 @@ public class OperatorMetrics {
         return out;
     }
 
-    /** One job's meters; gauges read {@link #current}, so an update is one volatile write plus label changes. */
+    /**
+     * One job's meters; gauges read {@link #current()}, which computes the snapshot from the job's last status at most
+     * once per {@link #RECOMPUTE_AFTER}, so an update is two volatile writes plus label changes.
+     */
     private final class JobMeters {
         private final Tags tags;
+        private volatile Function<Instant, JobSnapshot> source;
+        private volatile boolean live;
         private volatile JobSnapshot current;
+        private volatile Instant computedAt;
         private final List<Meter> fixed = new ArrayList<>();
         private final Map<String, Meter> phases = new HashMap<>();
         private Meter info;
@@ -104,8 +150,13 @@ public class OperatorMetrics {
             this.tags = Tags.of("namespace", key.namespace(), "job", key.job());
         }
 
-        synchronized void update(JobSnapshot s) {
+        synchronized void update(Function<Instant, JobSnapshot> source, boolean live) {
+            Instant now = clock.instant();
+            this.source = source;
+            this.live = live;
+            JobSnapshot s = source.apply(now);
             current = s;
+            computedAt = now;
             if (fixed.isEmpty()) {
                 fixed.add(gauge(COST, "Dollars spent on the job so far, all attempts", tags, j -> j.costDollars()));
                 fixed.add(gauge(GPU_SECONDS, "GPU-seconds the job's pods held, all attempts", tags, j -> j.gpuSeconds()));
@@ -144,6 +195,20 @@ public class OperatorMetrics {
                     j -> j.costToTargetDollars() == null ? Double.NaN : j.costToTargetDollars());
         }
 
+        /** The snapshot as of now: computed again when the one held is older than {@link #RECOMPUTE_AFTER}. */
+        JobSnapshot current() {
+            Instant now = clock.instant();
+            if (live && Duration.between(computedAt, now).compareTo(RECOMPUTE_AFTER) >= 0) {
+                synchronized (this) {
+                    if (Duration.between(computedAt, now).compareTo(RECOMPUTE_AFTER) >= 0) {
+                        current = source.apply(now);
+                        computedAt = now;
+                    }
+                }
+            }
+            return current;
+        }
+
         synchronized void removeAll() {
             List<Meter> all = new ArrayList<>(fixed);
             all.addAll(phases.values());
@@ -173,7 +238,7 @@ public class OperatorMetrics {
         }
 
         private Meter gauge(String name, String help, Tags t, ToDoubleFunction<JobSnapshot> f) {
-            return Gauge.builder(name, this, m -> f.applyAsDouble(m.current)).description(help).tags(t)
+            return Gauge.builder(name, this, m -> f.applyAsDouble(m.current())).description(help).tags(t)
                     .strongReference(true).register(registry);
         }
     }

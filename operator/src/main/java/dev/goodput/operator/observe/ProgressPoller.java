@@ -1,7 +1,6 @@
 package dev.goodput.operator.observe;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.operator.TrainingJob;
@@ -33,9 +32,11 @@ import org.jboss.logging.Logger;
  * Observe: polls {@code GET http://<podIP>:<metrics port>/progress} of each job's running trainer pod, every
  * {@code interval}, and keeps the latest answer as the job's secondary resource ({@link ProgressSample}). Polling
  * never runs on a reconcile thread: one timer thread starts asynchronous requests (connect and response timeouts of
- * {@code timeout}, at most one in flight per pod), and an answer that differs from the previous one triggers a
- * reconcile of its job, which copies it into status. A pod that does not answer (still starting, gone, unreachable)
- * is simply tried again at the next tick; its last answer stays.
+ * {@code timeout}, at most one in flight per pod). An answer that changes what the operator acts on ({@link
+ * ReportChange}: the trainer's phase, a checkpoint, the tuned batch, the target) triggers a reconcile of its job; one
+ * that only moves the steps does not, and waits in this cache for the job's periodic reconcile, which copies it into
+ * status. A pod that does not answer (still starting, gone, unreachable) is simply tried again at the next tick; its
+ * last answer stays.
  *
  * <p>The reconciler says which pod to poll ({@link #track}) and when to stop ({@link #untrack}); it never waits for
  * an answer.
@@ -59,7 +60,6 @@ public class ProgressPoller extends AbstractEventSource<ProgressSample, Training
         final AtomicBoolean inFlight = new AtomicBoolean();
         volatile ScheduledFuture<?> task;
         volatile ProgressSample last;
-        volatile JsonNode lastTree;
 
         Target(String podUid, URI uri) {
             this.podUid = podUid;
@@ -150,17 +150,15 @@ public class ProgressPoller extends AbstractEventSource<ProgressSample, Training
     }
 
     private void received(ResourceID job, Target t, byte[] body) {
-        JsonNode tree;
         TrainerReport report;
         try {
-            tree = JSON.readTree(body);
-            report = JSON.treeToValue(tree, TrainerReport.class);
+            report = JSON.readValue(body, TrainerReport.class);
         } catch (Exception e) {
             LOG.debugf("%s: %s: not a progress report: %s", job, t.uri, e.getMessage());
             return;
         }
-        boolean changed = !tree.equals(t.lastTree);
-        t.lastTree = tree;
+        ProgressSample previous = t.last;
+        boolean changed = ReportChange.meaningful(previous == null ? null : previous.report(), report);
         t.last = new ProgressSample(t.podUid, report, Instant.now(clock));
         if (changed && targets.get(job) == t && isRunning() && getEventHandler() != null) {
             getEventHandler().handleEvent(new Event(job));

@@ -7,7 +7,6 @@ import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.OperatorSettings;
 import dev.goodput.operator.TrainingJob;
 import dev.goodput.operator.cost.CostLedger;
-import dev.goodput.operator.metrics.JobSnapshot;
 import dev.goodput.operator.metrics.OperatorMetrics;
 import dev.goodput.operator.status.StatusAggregator;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -23,16 +22,17 @@ import java.util.Comparator;
 
 /**
  * Record, the end of every reconcile: recomputes cost and goodput from the attempt history ({@link CostLedger}),
- * updates the job's series on /q/metrics ({@link OperatorMetrics}), and writes status by server-side apply if it
- * changed. A job whose pod holds a node (so its cost grows) comes back every {@link OperatorSettings#costRefresh}; for
- * one that waits (pending, suspended, backing off) only the wall-clock split moves, which alone is not worth a status
- * write: it is written with the next real change, and /q/metrics has it at once.
+ * hands the job's status to its series on /q/metrics ({@link OperatorMetrics}, which computes cost and goodput again
+ * whenever it is scraped, so the metrics move with the clock between reconciles), and writes status by server-side
+ * apply if it changed.
  *
  * <p>Status is for people, metrics for machines: a status that differs from the written one only in its telemetry
- * ({@link #TELEMETRY}: progress, cost, GPU-seconds, accounting; the trainer's /progress moves them every poll) is
- * written at most once per {@link OperatorSettings#statusInterval} per job (60 s by default), while /q/metrics has every
- * figure at once; any other difference (phase, a condition, an attempt, a checkpoint, the tuned batch) is written at
- * once, with the latest telemetry.
+ * ({@link #TELEMETRY}: progress, cost, GPU-seconds, accounting) is written at most once per
+ * {@link OperatorSettings#statusInterval} per job (60 s by default); any other difference (phase, a condition, an
+ * attempt, a checkpoint, the tuned batch) is written at once, with the latest telemetry. A job whose pod holds a node
+ * (so its cost and steps move) comes back every statusInterval for that write; for one that waits (pending,
+ * suspended, backing off) only the wall-clock split moves, which alone is not worth a status write: it is written with
+ * the next real change.
  */
 public class StatusWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,15 +43,13 @@ public class StatusWriter {
     /** What a reconcile changed in status. */
     enum Change { NONE, TELEMETRY, MEANINGFUL }
 
-    private final Duration costRefresh;
     private final Duration statusInterval;
     private final Clock clock;
     /** When this process last wrote each job's status. */
     private final java.util.Map<ResourceID, Instant> lastWrite = new java.util.concurrent.ConcurrentHashMap<>();
 
-    public StatusWriter(OperatorMetrics metrics, Duration costRefresh, Duration statusInterval, Clock clock) {
+    public StatusWriter(OperatorMetrics metrics, Duration statusInterval, Clock clock) {
         this.metrics = metrics;
-        this.costRefresh = costRefresh;
         this.statusInterval = statusInterval;
         this.clock = clock;
     }
@@ -60,11 +58,12 @@ public class StatusWriter {
     public UpdateControl<TrainingJob> write(TrainingJob job, TrainingJobStatus before, TrainingJobStatus after,
             Duration wait, Context<TrainingJob> context) {
         String created = job.getMetadata().getCreationTimestamp();
-        CostLedger.compute(after, created == null ? null : CostLedger.time(created), Instant.now(clock)).applyTo(after);
-        metrics.update(JobSnapshot.of(job.getMetadata().getNamespace(), job.getMetadata().getName(), job.getSpec(), after));
+        Instant submitted = created == null ? null : CostLedger.time(created);
+        CostLedger.compute(after, submitted, Instant.now(clock)).applyTo(after);
+        metrics.update(job.getMetadata().getNamespace(), job.getMetadata().getName(), job.getSpec(), after, submitted);
         boolean billing = billing(after);
         if (billing) {
-            wait = Durations.sooner(wait, costRefresh);
+            wait = Durations.sooner(wait, statusInterval);
         }
         Instant now = Instant.now(clock);
         ResourceID id = ResourceID.fromResource(job);

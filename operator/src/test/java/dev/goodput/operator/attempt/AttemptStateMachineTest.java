@@ -114,8 +114,9 @@ class AttemptStateMachineTest {
                         false, 3, stall("2m", true),
                         new Decision(false, STOP_STALLED, null, new Report.Stalled(Duration.ofMinutes(5), true), null, null),
                         "Stalled"),
-                new Row("steps within the timeout: observed", status(1, 0), steppedAgo(Duration.ofSeconds(90)), false, 3,
-                        stall("2m", true), new Decision(true, null, null, new Report.Observed(), null, null), null),
+                new Row("steps within the timeout: observed, and looked at again when the stall would be due", status(1, 0),
+                        steppedAgo(Duration.ofSeconds(90)), false, 3, stall("2m", true),
+                        new Decision(true, null, null, new Report.Observed(), null, Duration.ofSeconds(31)), null),
                 new Row("the pod stopped for a stall is a failure that backs off, whatever its exit code", status(1, 0),
                         seen(stoppedBy(STOP_STALLED, exited(75, null, NOW.minusSeconds(4)))), false, 3, stall("2m", true),
                         decision(new Close(FAILED, "Stalled"), new Report.BackingOff("Stalled", "the trainer took no"

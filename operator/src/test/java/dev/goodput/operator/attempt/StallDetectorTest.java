@@ -57,4 +57,35 @@ class StallDetectorTest {
         assertThat(StallDetector.stalledFor(live, new TrainingJobSpec(), NOW)).isNull();
         assertThat(StallDetector.stalledFor(null, new TrainingJobSpec(), NOW)).isNull();
     }
+
+    static Stream<Arguments> rechecks() {
+        return Stream.of(
+                // what, phase, seconds since the last step, spec timeout, seconds until the look that finds a stall
+                Arguments.of("the floor: 5 min after the last step, plus the margin", "Running", 0, null, 301L),
+                Arguments.of("part of the floor gone", "Running", 200, null, 101L),
+                Arguments.of("already past: look again soon", "Running", 400, null, 1L),
+                Arguments.of("the spec's timeout", "Running", 10, "30s", 21L),
+                Arguments.of("tuning: nothing to watch", "Tuning", 0, "30s", null));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rechecks")
+    void aRunningTrainerIsLookedAtAgainWhenItsStallWouldBeDue(String what, String phase, int secondsSinceStep,
+            String timeout, Long recheckSeconds) {
+        TrainerReport live = new TrainerReport();
+        live.phase = phase;
+        live.progress = new Progress();
+        live.progress.lastStepAt = NOW.minusSeconds(secondsSinceStep).toString();
+        live.progress.samplesPerSecond = 10_000.0;
+        TrainingJobSpec spec = new TrainingJobSpec();
+        if (timeout != null) {
+            spec.stall = new StallSpec();
+            spec.stall.timeout = timeout;
+        }
+        Duration recheck = StallDetector.untilStalled(live, spec, NOW);
+        assertThat(recheck == null ? null : recheck.toSeconds()).isEqualTo(recheckSeconds);
+        if (recheck != null && "Running".equals(phase)) {
+            assertThat(StallDetector.stalledFor(live, spec, NOW.plus(recheck))).as("the look then finds the stall").isNotNull();
+        }
+    }
 }

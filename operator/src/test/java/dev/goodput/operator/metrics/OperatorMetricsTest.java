@@ -105,6 +105,61 @@ class OperatorMetricsTest {
                 .noneMatch(k -> k.startsWith("goodput_trainingjob_cost_to_target_dollars{job=cpu-job"));
     }
 
+    /** A clock the test moves. */
+    static final class MovingClock extends java.time.Clock {
+        Instant now;
+
+        MovingClock(Instant now) {
+            this.now = now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public java.time.Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
+    @Test
+    void costIsComputedWhenReadSoItMovesBetweenReconciles() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        Instant submitted = Instant.parse("2026-01-01T00:00:00Z");
+        MovingClock clock = new MovingClock(submitted.plusSeconds(100));
+        OperatorMetrics metrics = new OperatorMetrics(registry, clock);
+        TrainingJobStatus s = new TrainingJobStatus();
+        s.phase = "Running";
+        AttemptRecord r = new AttemptRecord();
+        r.attempt = 1;
+        r.outcome = CostLedger.RUNNING;
+        r.created = submitted.toString();
+        r.scheduled = submitted.toString();
+        r.started = submitted.toString();
+        r.gpus = 1;
+        r.pricePerHour = 36.0; // a cent a second
+        s.attemptHistory = new ArrayList<>(List.of(r));
+        metrics.update("ns", "j", spec("cnn", 1, "nvidia-l4-24gb", false), s, submitted);
+        var cost = registry.get(OperatorMetrics.COST).tags("namespace", "ns", "job", "j").gauge();
+        var gpuSeconds = registry.get(OperatorMetrics.GPU_SECONDS).gauge();
+        assertThat(cost.value()).isEqualTo(1.0);
+        assertThat(gpuSeconds.value()).isEqualTo(100.0);
+
+        clock.now = submitted.plusSeconds(100).plusMillis(500);
+        assertThat(cost.value()).as("within a second of the last computation: the same snapshot").isEqualTo(1.0);
+        clock.now = submitted.plusSeconds(400);
+        assertThat(cost.value()).as("no reconcile in between").isEqualTo(4.0);
+        assertThat(gpuSeconds.value()).isEqualTo(400.0);
+        assertThat(s.cost).as("the status handed over is not written to").isNull();
+    }
+
     @Test
     void updatesFollowStatusAndLabelChanges() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
