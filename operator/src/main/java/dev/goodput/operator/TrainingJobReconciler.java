@@ -229,6 +229,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     public DeleteControl cleanup(TrainingJob job, Context<TrainingJob> context) {
         untrack(job);
         dependents.forget(ResourceID.fromResource(job));
+        validator.forget(ResourceID.fromResource(job));
         statusWriter.forget(job);
         KubernetesClient client = context.getClient();
         Collection<Pod> jobPods = context.getSecondaryResources(Pod.class);
