@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.AttemptOutcome;
+import dev.goodput.api.status.JobPhase;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.JobCondition;
@@ -133,13 +135,13 @@ class CostAndMetricsEndToEndTest {
                 """, TrainingJob.class)).create();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             TrainingJobStatus s = job(client).getStatus();
-            assertThat(s.phase).isEqualTo("Running");
+            assertThat(s.phase).isEqualTo(JobPhase.Running);
             assertThat(s.lastCheckpoint).isNotNull();
             assertThat(s.cost).as("billed from binding on").isPositive();
         });
         TrainingJobStatus running = job(client).getStatus();
         assertThat(running.attemptHistory).singleElement().satisfies(r -> {
-            assertThat(r.outcome).isEqualTo("Running");
+            assertThat(r.outcome).isEqualTo(AttemptOutcome.Running);
             assertThat(r.pricePerHour).isEqualTo(PRICE);
             assertThat(r.capacity).isEqualTo("spot");
             assertThat(r.scheduled).isNotNull();
@@ -168,7 +170,7 @@ class CostAndMetricsEndToEndTest {
 
         assertThat(kubelet.evict(ns, JOB + "-1")).isTrue();
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(300))
-                .until(() -> "Succeeded".equals(job(client).getStatus().phase));
+                .until(() -> job(client).getStatus().phase == JobPhase.Succeeded);
 
         TrainingJobStatus s = job(client).getStatus();
         assertThat(s.preemptions).isEqualTo(1);
@@ -176,9 +178,9 @@ class CostAndMetricsEndToEndTest {
         assertThat(s.attemptHistory).hasSize(2);
         AttemptRecord a1 = s.attemptHistory.get(0);
         AttemptRecord a2 = s.attemptHistory.get(1);
-        assertThat(a1.outcome).isEqualTo("Preempted");
+        assertThat(a1.outcome).isEqualTo(AttemptOutcome.Preempted);
         assertThat(a1.reason).isEqualTo("EvictionByEvictionAPI");
-        assertThat(a2.outcome).isEqualTo("Succeeded");
+        assertThat(a2.outcome).isEqualTo(AttemptOutcome.Succeeded);
         assertThat(a2.reason).isEqualTo("Finished");
         assertThat(a2.startStep).as("attempt 2 resumed from attempt 1's checkpoint").isPositive()
                 .isEqualTo(a1.checkpointStep);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.JobPhase;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.TrainingJobStatus;
@@ -197,7 +198,7 @@ class DashboardsOnPrometheusTest {
         assertThat(kubelet.evict(ns, "preempted-1")).isTrue();
         for (String name : List.of("preempted", "targeted")) {
             await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(300))
-                    .until(() -> "Succeeded".equals(job(client, name).getStatus().phase));
+                    .until(() -> job(client, name).getStatus().phase == JobPhase.Succeeded);
         }
         TrainingJobStatus preempted = job(client, "preempted").getStatus();
         TrainingJobStatus targeted = job(client, "targeted").getStatus();

@@ -3,6 +3,7 @@ package dev.goodput.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.JobPhase;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.goodput.operator.harness.ApiServerTestResource;
 import dev.goodput.operator.harness.PrometheusText;
@@ -54,7 +55,7 @@ class OperatorAppTest {
             TrainingJob j = client.resources(TrainingJob.class).inNamespace(ns).withName("via-quarkus").get();
             assertThat(j.getStatus()).isNotNull();
             assertThat(j.getStatus().attempts).isEqualTo(1);
-            assertThat(j.getStatus().phase).isEqualTo("Pending");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Pending);
             assertThat(client.pods().inNamespace(ns).withName("via-quarkus-1").get()).isNotNull();
             assertThat(client.configMaps().inNamespace(ns).withName("via-quarkus-config").get()).isNotNull();
             // No GOODPUT_PRICING_FILE here: the job runs unpriced and says why.

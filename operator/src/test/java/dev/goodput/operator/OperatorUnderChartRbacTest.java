@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.JobPhase;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.operator.cost.PriceTable;
@@ -145,7 +146,7 @@ class OperatorUnderChartRbacTest {
                 await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
                     TrainingJob j = job(admin, ns, "done");
                     assertThat(j).as("job 'done' was deleted before it was seen Succeeded").isNotNull();
-                    assertThat(j.getStatus().phase).isEqualTo("Succeeded");
+                    assertThat(j.getStatus().phase).isEqualTo(JobPhase.Succeeded);
                     assertThat(j.getStatus().cost).isPositive();
                 });
                 assertThat(client.pods().inNamespace(ns).withName("done-1").get().getStatus().getPhase())
@@ -157,7 +158,7 @@ class OperatorUnderChartRbacTest {
                 // Deleted while it runs: the operator stops the pod (it checkpoints), then lets the job go.
                 await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
                     TrainingJob j = job(admin, ns, "deleted");
-                    return j.getStatus() != null && "Running".equals(j.getStatus().phase) && j.getStatus().lastCheckpoint != null;
+                    return j.getStatus() != null && j.getStatus().phase == JobPhase.Running && j.getStatus().lastCheckpoint != null;
                 });
                 admin.resources(TrainingJob.class).inNamespace(ns).withName("deleted").delete();
                 await().atMost(Duration.ofSeconds(60)).until(() -> job(admin, ns, "deleted") == null);

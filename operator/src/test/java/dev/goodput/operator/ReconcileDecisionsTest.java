@@ -2,6 +2,7 @@ package dev.goodput.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.cost.PriceTable;
@@ -11,6 +12,7 @@ import dev.goodput.operator.observe.AttemptObservation;
 import dev.goodput.operator.reconcile.GracePeriod;
 import dev.goodput.operator.status.StatusAggregator;
 import dev.goodput.api.status.Progress;
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TunedBatch;
 import dev.goodput.operator.observe.JobObserver;
@@ -104,7 +106,7 @@ class ReconcileDecisionsTest {
 
     static AttemptObservation running(String trainerPhase, long step) {
         TrainerReport live = new TrainerReport();
-        live.phase = trainerPhase;
+        live.phase = trainerPhase == null ? null : TrainerPhase.valueOf(trainerPhase);
         live.progress = new Progress();
         live.progress.step = step;
         live.progress.samplesPerSecond = 1234.5;
@@ -121,15 +123,15 @@ class ReconcileDecisionsTest {
         var aggregator = new StatusAggregator(Clock.systemUTC());
         TrainingJobStatus s = new TrainingJobStatus();
         aggregator.observed(s, 1, running("Tuning", 1));
-        assertThat(s.phase).isEqualTo("Tuning");
+        assertThat(s.phase).isEqualTo(JobPhase.Tuning);
         assertThat(StatusAggregator.condition(s, "Running").reason).isEqualTo("Tuning");
         aggregator.observed(s, 1, running("Checkpointing", 50));
-        assertThat(s.phase).isEqualTo("Checkpointing");
+        assertThat(s.phase).isEqualTo(JobPhase.Checkpointing);
         aggregator.observed(s, 1, running("Starting", 0));
-        assertThat(s.phase).isEqualTo("Running");
+        assertThat(s.phase).isEqualTo(JobPhase.Running);
         assertThat(StatusAggregator.condition(s, "Running").reason).as("the pod runs, no step yet").isEqualTo("Starting");
         aggregator.observed(s, 1, running("Running", 120));
-        assertThat(s.phase).isEqualTo("Running");
+        assertThat(s.phase).isEqualTo(JobPhase.Running);
         assertThat(StatusAggregator.condition(s, "Running").reason).isEqualTo("Training");
         assertThat(StatusAggregator.condition(s, "Running").message).isEqualTo("attempt 1: training");
         assertThat(s.progress.step).isEqualTo(120);
@@ -145,7 +147,7 @@ class ReconcileDecisionsTest {
         TrainingJobStatus s = new TrainingJobStatus();
         aggregator.attemptStarted(s, 1, 1, "{}");
         aggregator.suspending(s, 2, running("Running", 10));
-        assertThat(s.phase).isEqualTo("Suspended");
+        assertThat(s.phase).isEqualTo(JobPhase.Suspended);
         assertThat(StatusAggregator.suspensionRecorded(s)).as("the pod still checkpoints").isFalse();
         assertThat(StatusView.of(s).recordsEndOf(1)).isFalse();
 

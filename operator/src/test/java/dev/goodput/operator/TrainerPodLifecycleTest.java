@@ -3,6 +3,8 @@ package dev.goodput.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.TrainerPhase;
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.api.status.JobCondition;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
@@ -112,7 +114,7 @@ class TrainerPodLifecycleTest {
             Predicate<TrainingJobStatus> also) {
         await().atMost(timeout).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             TrainingJob j = job(client, name);
-            String now = j.getStatus() == null ? null : j.getStatus().phase;
+            String now = j.getStatus() == null || j.getStatus().phase == null ? null : j.getStatus().phase.name();
             if (!phase.equals(now) && ("Succeeded".equals(now) || "Failed".equals(now))) {
                 // Not an AssertionError: Awaitility stops at once instead of waiting out the timeout.
                 throw new IllegalStateException("job " + name + " ended " + now + ", not " + phase + "\n" + describe(client, j));
@@ -266,7 +268,7 @@ class TrainerPodLifecycleTest {
         assertThat(events(client, "suspend")).anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Suspended"));
         Thread.sleep(1500);
         assertThat(pods(client, "suspend")).as("no new pod while suspended").isEmpty();
-        assertThat(job(client, "suspend").getStatus().phase).isEqualTo("Suspended");
+        assertThat(job(client, "suspend").getStatus().phase).isEqualTo(JobPhase.Suspended);
 
         // Suspended, the trajectory may change too (the CRD refuses it while the job may run).
         client.resources(TrainingJob.class).inNamespace(ns).withName("suspend").edit(j -> {
@@ -379,7 +381,7 @@ class TrainerPodLifecycleTest {
         assertThat(trainerLog("deleted-1")).contains("SIGTERM");
         TrainerReport last = Serialization.unmarshal(
                 Files.readString(kubelet.podDir(ns, "deleted-1").orElseThrow().resolve("termination-log")), TrainerReport.class);
-        assertThat(last.phase).isEqualTo("Preempted");
+        assertThat(last.phase).isEqualTo(TrainerPhase.Preempted);
         assertThat(last.exitCode).isEqualTo(75);
         assertThat(latestStep(created)).as("the checkpoint written at SIGTERM is the latest").isEqualTo(last.lastCheckpoint.step);
         // No garbage collector runs here: the claim the operator created stays, owned by the job, for the GC to take.

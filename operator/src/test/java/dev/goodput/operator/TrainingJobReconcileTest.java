@@ -3,6 +3,7 @@ package dev.goodput.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.api.ManifestReader;
 import dev.goodput.api.TrainingJobManifest;
 import dev.goodput.api.status.JobCondition;
@@ -146,7 +147,7 @@ class TrainingJobReconcileTest {
         // The stand-in has no entrypoint for the default image: the pod waits, and status says why.
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             TrainingJob j = job(client, "objects");
-            assertThat(j.getStatus().phase).isEqualTo("Pending");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Pending);
             assertThat(j.getStatus().attempts).isEqualTo(1);
             assertThat(condition(j, "Valid").status).isEqualTo("True");
             assertThat(condition(j, "Valid").observedGeneration).isEqualTo(1L);
@@ -177,7 +178,7 @@ class TrainingJobReconcileTest {
             assertThat(valid.status).isEqualTo("False");
             assertThat(valid.reason).isEqualTo("ClaimNotFound");
             assertThat(valid.message).contains("spec.checkpoint.claimName").contains("does-not-exist");
-            assertThat(j.getStatus().phase).isEqualTo("Pending");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Pending);
         });
         assertThat(client.pods().inNamespace(ns).withLabel(Labels.JOB, "no-claim").list().getItems()).isEmpty();
     }
@@ -196,7 +197,7 @@ class TrainingJobReconcileTest {
                   backoffLimit: 2
                 """.formatted(CRASHING_IMAGE));
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
-                assertThat(job(client, "crashes").getStatus().phase).isEqualTo("Failed"));
+                assertThat(job(client, "crashes").getStatus().phase).isEqualTo(JobPhase.Failed));
         TrainingJob j = job(client, "crashes");
         assertThat(j.getStatus().attempts).isEqualTo(3);
         assertThat(j.getStatus().failures).isEqualTo(3);
@@ -273,7 +274,7 @@ class TrainingJobReconcileTest {
                 """);
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             TrainingJob j = job(client, "queued");
-            assertThat(j.getStatus().phase).isEqualTo("Suspended");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Suspended);
             assertThat(condition(j, "Suspended").status).isEqualTo("True");
             assertThat(condition(j, "Suspended").message).isEqualTo("suspended before its first attempt");
             assertThat(j.getStatus().attempts).isNull();
@@ -298,7 +299,7 @@ class TrainingJobReconcileTest {
                         "{\"spec\":{\"suspend\":true}}");
         await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             TrainingJob j = job(client, "queued");
-            assertThat(j.getStatus().phase).isEqualTo("Suspended");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Suspended);
             assertThat(condition(j, "Suspended").reason).isEqualTo("Suspended");
             assertThat(client.pods().inNamespace(ns).withName("queued-1").get()).isNull();
             assertThat(j.getStatus().preemptions).isNull();

@@ -65,7 +65,7 @@ class TuningCacheSharingTest {
     static TrainingJob awaitSucceeded(KubernetesClient client, String name) {
         await().atMost(Duration.ofSeconds(180)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
             TrainingJob j = client.resources(TrainingJob.class).inNamespace(ns).withName(name).get();
-            String phase = j.getStatus() == null ? null : j.getStatus().phase;
+            String phase = j.getStatus() == null || j.getStatus().phase == null ? null : j.getStatus().phase.name();
             if ("Failed".equals(phase)) {
                 throw new IllegalStateException("job " + name + " failed: " + Serialization.asYaml(j.getStatus()) + log(name));
             }

@@ -1,5 +1,6 @@
 package dev.goodput.trainer;
 
+import dev.goodput.api.status.TrainerPhase;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -312,7 +313,7 @@ public final class TrainerRun {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + tuningKey + "), no probes");
             return BatchChoice.forMicro(t.globalBatchSize, cached.getAsInt(), "cache");
         }
-        progress.phase("Tuning");
+        progress.phase(TrainerPhase.Tuning);
         // Probes measure the resident set: freed memory must leave it between them (runtime/NativeHeap), or a probe
         // would count what a larger one before it left, and one over the budget would keep the run over it.
         NativeHeap.returnFreedMemory();
@@ -359,7 +360,7 @@ public final class TrainerRun {
         boolean durable = outcome.checkpointed();
         int code = !durable ? ExitCodes.CHECKPOINT_FAILED : preempted ? ExitCodes.PREEMPTED : ExitCodes.FINISHED;
         TrainerReport r = progress.report();
-        r.phase = !durable ? "Failed" : preempted ? "Preempted" : "Succeeded";
+        r.phase = !durable ? TrainerPhase.Failed : preempted ? TrainerPhase.Preempted : TrainerPhase.Succeeded;
         r.exitCode = code;
         r.peakMemoryBytes = ProcessMemory.peakResidentBytes();
         if (outcome.finalEvaluation() != null) {

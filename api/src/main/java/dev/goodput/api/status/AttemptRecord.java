@@ -13,7 +13,7 @@ public class AttemptRecord {
     public int attempt;
 
     @JsonPropertyDescription("Running, Succeeded, Preempted or Failed.")
-    public String outcome;
+    public AttemptOutcome outcome;
 
     @JsonPropertyDescription("Why the attempt ended (e.g. EvictionByEvictionAPI, OOMKilled, TargetReached).")
     public String reason;

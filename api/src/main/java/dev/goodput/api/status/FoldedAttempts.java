@@ -17,7 +17,7 @@ public class FoldedAttempts {
     public int lastAttempt;
 
     @JsonPropertyDescription("Outcome of the last attempt summed here (Preempted or Failed).")
-    public String lastOutcome;
+    public AttemptOutcome lastOutcome;
 
     @JsonPropertyDescription("When the last attempt summed here ended: where the wait for the next attempt begins.")
     public String lastEnded;

@@ -8,8 +8,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TrainerReport {
-    /** Starting, Tuning, Running, Checkpointing, Succeeded, Preempted, Failed. */
-    public String phase;
+    public TrainerPhase phase;
     public Integer attempt;
     public Progress progress;
     public CheckpointRef lastCheckpoint;

@@ -8,7 +8,7 @@ import java.util.List;
 /** Observed state of a TrainingJob. Everything the operator must not lose lives here. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class TrainingJobStatus {
-    public String phase;
+    public JobPhase phase;
     @JsonPropertyDescription("The generation of the spec the current (or last) attempt runs; lower than"
             + " metadata.generation while an edit waits for the next attempt. Before the first attempt, the last"
             + " generation validated.")

@@ -1,5 +1,6 @@
 package dev.goodput.operator.attempt;
 
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.ExitCodes;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.status.TrainingJobStatus;
@@ -83,7 +84,7 @@ public final class AttemptStateMachine {
     public record Input(StatusView status, AttemptObservation current, TrainingJobSpec spec, Instant now) {}
 
     /** How the attempt's record in status.attemptHistory closes: a {@link CostLedger} outcome and its reason. */
-    public record Close(String outcome, String reason) {}
+    public record Close(AttemptOutcome outcome, String reason) {}
 
     /**
      * What one reconcile does about the current attempt, in this order.
@@ -105,7 +106,7 @@ public final class AttemptStateMachine {
             return new Decision(false, null, null, report, null, null);
         }
 
-        static Decision closing(String outcome, String reason, Report report) {
+        static Decision closing(AttemptOutcome outcome, String reason, Report report) {
             return new Decision(false, null, new Close(outcome, reason), report, null, null);
         }
 
@@ -226,24 +227,24 @@ public final class AttemptStateMachine {
         int next = o.attempt() + 1;
         if (o.exists() && "Succeeded".equals(o.phase())) {
             boolean target = o.report() != null && Boolean.TRUE.equals(o.report().targetReached);
-            return Decision.closing(CostLedger.SUCCEEDED, target ? "TargetReached" : "Finished", new Report.Succeeded());
+            return Decision.closing(AttemptOutcome.Succeeded, target ? "TargetReached" : "Finished", new Report.Succeeded());
         }
         // Stopped like a preemption (SIGTERM, checkpoint, exit) but on purpose: billed until it stopped, its work up to
         // that checkpoint kept; counted as neither a preemption nor a failure in status.
         if (suspend) {
-            return Decision.closing(CostLedger.PREEMPTED, STOP_SUSPENDED, new Report.Suspended());
+            return Decision.closing(AttemptOutcome.Preempted, STOP_SUSPENDED, new Report.Suspended());
         }
         if (STOP_SUSPENDED.equals(o.stopReason()) || !o.exists() && s.suspensionRecorded()) {
-            return Decision.closing(CostLedger.PREEMPTED, STOP_SUSPENDED, new Report.Resumed(next)).starting(next);
+            return Decision.closing(AttemptOutcome.Preempted, STOP_SUSPENDED, new Report.Resumed(next)).starting(next);
         }
         String preemption = preemptionReason(o);
         if (preemption != null) {
-            return Decision.closing(CostLedger.PREEMPTED, preemption, new Report.Preempted(preemption)).starting(next);
+            return Decision.closing(AttemptOutcome.Preempted, preemption, new Report.Preempted(preemption)).starting(next);
         }
         String message = o.report() != null && o.report().message != null ? o.report().message
                 : o.exitCode() == null ? "pod failed" : "exit code " + o.exitCode();
         if (Objects.equals(o.exitCode(), ExitCodes.CONFIG_ERROR)) {
-            return Decision.closing(CostLedger.FAILED, "ConfigError", new Report.Failed("ConfigError", message, true));
+            return Decision.closing(AttemptOutcome.Failed, "ConfigError", new Report.Failed("ConfigError", message, true));
         }
         // The attempt is over whether or not a retry follows (after a back-off): its billing stops here.
         String reason = failureReason(o);
@@ -255,15 +256,15 @@ public final class AttemptStateMachine {
         }
         int failures = s.failures() + 1;
         if (failures > backoffLimit) {
-            return Decision.closing(CostLedger.FAILED, reason, new Report.Failed("BackoffLimitExceeded",
+            return Decision.closing(AttemptOutcome.Failed, reason, new Report.Failed("BackoffLimitExceeded",
                     message + " (" + failures + " failures, backoffLimit " + backoffLimit + ")", true));
         }
         Duration left = Duration.between(now, finishedAt(o.pod(), now).plus(backoff.after(s.failures())));
         if (!left.isNegative() && !left.isZero()) {
-            return Decision.closing(CostLedger.FAILED, reason,
+            return Decision.closing(AttemptOutcome.Failed, reason,
                     new Report.BackingOff(reason, message, Math.max(1, left.toSeconds()))).retryingAfter(left);
         }
-        return Decision.closing(CostLedger.FAILED, reason, new Report.Failed(reason, message, false)).starting(next);
+        return Decision.closing(AttemptOutcome.Failed, reason, new Report.Failed(reason, message, false)).starting(next);
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.goodput.operator.attempt;
 import dev.goodput.api.spec.Durations;
 import dev.goodput.api.spec.StallSpec;
 import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.TrainerReport;
 import java.time.Duration;
 import java.time.Instant;
@@ -45,7 +46,7 @@ public final class StallDetector {
     static final Duration RECHECK_MARGIN = Duration.ofSeconds(1);
 
     private static Instant lastStepAt(TrainerReport live) {
-        if (live == null || !"Running".equals(live.phase) || live.progress == null || live.progress.lastStepAt == null) {
+        if (live == null || live.phase != TrainerPhase.Running || live.progress == null || live.progress.lastStepAt == null) {
             return null;
         }
         try {

@@ -1,5 +1,6 @@
 package dev.goodput.operator.cost;
 
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.Badput;
 import dev.goodput.api.status.FoldedAttempts;
@@ -45,7 +46,7 @@ public final class AttemptFolding {
         int folded = 0;
         for (int i = 0; i < sorted.size() - KEPT; i++) {
             AttemptRecord r = sorted.get(i);
-            if (r.ended == null || CostLedger.RUNNING.equals(r.outcome)) {
+            if (r.ended == null || r.outcome == AttemptOutcome.Running) {
                 break;
             }
             CostLedger.AttemptCost c = full.attempts().get(i);

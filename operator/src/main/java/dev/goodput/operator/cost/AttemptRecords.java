@@ -1,5 +1,6 @@
 package dev.goodput.operator.cost;
 
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
@@ -43,7 +44,7 @@ public final class AttemptRecords {
         }
         r = new AttemptRecord();
         r.attempt = attempt;
-        r.outcome = CostLedger.RUNNING;
+        r.outcome = AttemptOutcome.Running;
         r.created = format(created);
         r.gpus = gpus;
         r.capacity = quote == null ? null : quote.capacity();
@@ -128,9 +129,9 @@ public final class AttemptRecords {
      * Closes an attempt. {@code ended} is used only when the pod's own finish time was not observed (a pod deleted
      * before its container reported one).
      *
-     * @param outcome {@link CostLedger#SUCCEEDED}, {@link CostLedger#PREEMPTED} or {@link CostLedger#FAILED}
+     * @param outcome Succeeded, Preempted or Failed
      */
-    public static void end(AttemptRecord r, String outcome, String reason, Instant ended) {
+    public static void end(AttemptRecord r, AttemptOutcome outcome, String reason, Instant ended) {
         r.outcome = outcome;
         r.reason = reason;
         if (r.ended == null) {

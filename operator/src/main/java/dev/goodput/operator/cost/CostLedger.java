@@ -1,5 +1,6 @@
 package dev.goodput.operator.cost;
 
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.Accounting;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.Badput;
@@ -34,11 +35,6 @@ import java.util.List;
  * </ul>
  */
 public final class CostLedger {
-    public static final String RUNNING = "Running";
-    public static final String SUCCEEDED = "Succeeded";
-    public static final String PREEMPTED = "Preempted";
-    public static final String FAILED = "Failed";
-
     private CostLedger() {}
 
     /**
@@ -136,7 +132,7 @@ public final class CostLedger {
         long limit = Long.MAX_VALUE;
         for (int i = n - 1; i >= 0; i--) {
             AttemptRecord r = rs.get(i);
-            if (i == n - 1 && (PREEMPTED.equals(r.outcome) || FAILED.equals(r.outcome))) {
+            if (i == n - 1 && (r.outcome == AttemptOutcome.Preempted || r.outcome == AttemptOutcome.Failed)) {
                 // A later attempt (if any comes) resumes from this attempt's last checkpoint.
                 limit = r.checkpointStep != null ? r.checkpointStep : start[i];
             }
@@ -147,7 +143,7 @@ public final class CostLedger {
         Instant wallStart = submitted != null ? submitted
                 : n > 0 && rs.get(0).created != null ? time(rs.get(0).created) : now;
         Instant wallEnd = now;
-        if ((finished || n > 0 && SUCCEEDED.equals(rs.get(n - 1).outcome)) && n > 0 && rs.get(n - 1).ended != null) {
+        if ((finished || n > 0 && rs.get(n - 1).outcome == AttemptOutcome.Succeeded) && n > 0 && rs.get(n - 1).ended != null) {
             wallEnd = time(rs.get(n - 1).ended);
         }
         if (wallEnd.isBefore(wallStart)) {
@@ -161,7 +157,7 @@ public final class CostLedger {
         Double timeToTarget = null;
         Double costToTarget = null;
         Instant previousEnd = wallStart;
-        String previousOutcome = null;
+        AttemptOutcome previousOutcome = null;
         if (folded != null) {
             // The oldest attempts, summed when their records were dropped: the same figures as if they were here.
             gpuSeconds = folded.gpuSeconds;
@@ -186,7 +182,7 @@ public final class CostLedger {
             Badput onNode = new Badput();
 
             // Before the pod: back-off after a failure, otherwise waiting (the operator, or capacity after a preemption).
-            waiting.add(FAILED.equals(previousOutcome) ? Badput.FAILED : Badput.SCHEDULING, between(previousEnd, created));
+            waiting.add(previousOutcome == AttemptOutcome.Failed ? Badput.FAILED : Badput.SCHEDULING, between(previousEnd, created));
             // Pod pending until bound (or until it ended unbound).
             Instant billedFrom = bound == null ? ended : max(bound, created);
             waiting.add(Badput.SCHEDULING, between(created, billedFrom));
@@ -209,7 +205,7 @@ public final class CostLedger {
             long kept = Math.max(0, Math.min(stepsRun, keptUpTo[i] - start[i]));
             double goodput = stepsRun > 0 ? training * kept / stepsRun : 0;
             double lost = training - goodput;
-            if (FAILED.equals(r.outcome)) {
+            if (r.outcome == AttemptOutcome.Failed) {
                 onNode.add(Badput.FAILED, billed - goodput);
             } else {
                 onNode.add(Badput.STARTUP, startup);
@@ -217,7 +213,7 @@ public final class CostLedger {
                 onNode.add(Badput.CHECKPOINTING, checkpointing);
                 // Training time with no steps yet (or none recorded) is still start-up for a live or successful
                 // attempt; steps run and not kept are lost to the interruption.
-                onNode.add(stepsRun == 0 && !PREEMPTED.equals(r.outcome) ? Badput.STARTUP : Badput.PREEMPTION, lost);
+                onNode.add(stepsRun == 0 && r.outcome != AttemptOutcome.Preempted ? Badput.STARTUP : Badput.PREEMPTION, lost);
             }
 
             int gpus = r.gpus == null ? 0 : r.gpus;
@@ -245,7 +241,7 @@ public final class CostLedger {
             previousOutcome = r.outcome;
         }
         // After the last attempt: a failed one's back-off, or waiting for the next pod.
-        acc.badputSeconds.add(FAILED.equals(previousOutcome) ? Badput.FAILED : Badput.SCHEDULING,
+        acc.badputSeconds.add(previousOutcome == AttemptOutcome.Failed ? Badput.FAILED : Badput.SCHEDULING,
                 between(previousEnd, wallEnd));
         acc.wallSeconds = round(between(wallStart, wallEnd), 3);
         acc.billedSeconds = round(acc.billedSeconds, 3);

@@ -35,7 +35,7 @@ public record JobSnapshot(String namespace, String job, String model, String gpu
                 : spec.resources.gpuType == null || spec.resources.gpuType.isBlank() ? "unknown" : spec.resources.gpuType;
         Accounting a = s.accounting == null ? new Accounting() : s.accounting;
         return new JobSnapshot(namespace, name, model, gpuType, PriceTable.capacity(spec == null ? null : spec.resources),
-                s.phase, orZero(s.cost), orZero(s.gpuSeconds), s.preemptions == null ? 0 : s.preemptions,
+                s.phase == null ? null : s.phase.name(), orZero(s.cost), orZero(s.gpuSeconds), s.preemptions == null ? 0 : s.preemptions,
                 s.failures == null ? 0 : s.failures, s.timeToTargetSeconds, s.costToTarget, a.goodputSeconds,
                 (a.badputSeconds == null ? new Badput() : a.badputSeconds).asMap(),
                 (a.badputCost == null ? new Badput() : a.badputCost).asMap());

@@ -3,6 +3,7 @@ package dev.goodput.operator.metrics;
 import dev.goodput.api.metrics.MetricNames;
 import dev.goodput.api.status.Badput;
 import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.cost.CostLedger;
 import io.micrometer.core.instrument.Gauge;
@@ -65,9 +66,8 @@ public class OperatorMetrics {
     public static final String BADPUT_COST = MetricNames.JOB_BADPUT_COST;
     /** Every name this class exports. */
     public static final List<String> NAMES = MetricNames.OPERATOR;
-    /** Phases that always have a series (0 or 1); any other phase a job reports gets one too. */
-    public static final List<String> PHASES = List.of("Pending", "Tuning", "Running", "Checkpointing", "Preempted",
-            "Suspended", "Succeeded", "Failed");
+    /** Every job phase: each has a series per job (0 or 1). */
+    public static final List<String> PHASES = java.util.Arrays.stream(JobPhase.values()).map(Enum::name).toList();
 
     /** How long a computed snapshot serves the gauges of one scrape (17 gauges per job read it). */
     static final Duration RECOMPUTE_AFTER = Duration.ofSeconds(1);
@@ -174,9 +174,6 @@ public class OperatorMetrics {
                 for (String phase : PHASES) {
                     phases.put(phase, phaseGauge(phase));
                 }
-            }
-            if (s.phase() != null && !phases.containsKey(s.phase())) {
-                phases.put(s.phase(), phaseGauge(s.phase()));
             }
             List<String> labels = List.of(s.model(), s.gpuType(), s.capacity());
             if (!labels.equals(infoLabels)) {

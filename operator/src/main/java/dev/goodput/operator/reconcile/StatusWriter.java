@@ -1,5 +1,6 @@
 package dev.goodput.operator.reconcile;
 
+import dev.goodput.api.status.AttemptOutcome;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.goodput.api.status.AttemptRecord;
@@ -146,6 +147,6 @@ public class StatusWriter {
             return false;
         }
         AttemptRecord last = s.attemptHistory.stream().max(Comparator.comparingInt(r -> r.attempt)).orElseThrow();
-        return CostLedger.RUNNING.equals(last.outcome) && last.scheduled != null && last.ended == null;
+        return last.outcome == AttemptOutcome.Running && last.scheduled != null && last.ended == null;
     }
 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.JobCondition;
 import dev.goodput.api.status.Progress;
+import dev.goodput.api.status.JobPhase;
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
 import dev.goodput.operator.cost.PriceQuote;
@@ -42,8 +44,6 @@ public class StatusAggregator {
     public static final String STALLED = "Stalled";
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public enum Phase { Pending, Tuning, Running, Checkpointing, Preempted, Suspended, Succeeded, Failed }
-
     private final Clock clock;
 
     public StatusAggregator(Clock clock) {
@@ -51,13 +51,13 @@ public class StatusAggregator {
     }
 
     public static boolean finished(TrainingJobStatus s) {
-        return Phase.Succeeded.name().equals(s.phase) || Phase.Failed.name().equals(s.phase);
+        return s.phase != null && s.phase.finished();
     }
 
     /** Status records that the current attempt ended by suspension (its pod may be released). */
     public static boolean suspensionRecorded(TrainingJobStatus s) {
         JobCondition c = condition(s, SUSPENDED);
-        return Phase.Suspended.name().equals(s.phase) && c != null && "True".equals(c.status) && SUSPENDED.equals(c.reason);
+        return s.phase == JobPhase.Suspended && c != null && "True".equals(c.status) && SUSPENDED.equals(c.reason);
     }
 
     public static JobCondition condition(TrainingJobStatus s, String type) {
@@ -68,7 +68,7 @@ public class StatusAggregator {
         validated(s, generation);
         set(s, generation, VALID, false, reason, String.join("; ", problems));
         if (s.phase == null) {
-            s.phase = Phase.Pending.name();
+            s.phase = JobPhase.Pending;
         }
         set(s, generation, RUNNING, false, reason, "not started: the spec is not valid");
     }
@@ -108,7 +108,7 @@ public class StatusAggregator {
         s.attempts = attempt;
         s.observedGeneration = generation;
         s.reconciledSpec = spec;
-        s.phase = Phase.Pending.name();
+        s.phase = JobPhase.Pending;
         set(s, generation, RUNNING, false, "PodCreated", "attempt " + attempt + ": pod created");
     }
 
@@ -124,8 +124,8 @@ public class StatusAggregator {
             }
             // The reason says how far the trainer is (written at once, unlike its step count): PodRunning until it
             // answers /progress, then Starting, Tuning, Training or Checkpointing.
-            String trainer = o.live() == null ? null : o.live().phase;
-            String reason = trainer == null ? "PodRunning" : "Running".equals(trainer) ? "Training" : trainer;
+            TrainerPhase trainer = o.live() == null ? null : o.live().phase;
+            String reason = trainer == null ? "PodRunning" : trainer == TrainerPhase.Running ? "Training" : trainer.name();
             String what = switch (reason) {
                 case "PodRunning" -> "trainer running";
                 case "Training" -> "training";
@@ -137,11 +137,11 @@ public class StatusAggregator {
                 set(s, generation, STALLED, false, "Progressing", "attempt " + o.attempt() + ": the trainer is taking steps");
             }
         } else if (o.deleting()) {
-            s.phase = o.disruption() != null ? Phase.Preempted.name() : Phase.Checkpointing.name();
+            s.phase = o.disruption() != null ? JobPhase.Preempted : JobPhase.Checkpointing;
             set(s, generation, RUNNING, false, o.disruption() != null ? o.disruption() : "PodTerminating",
                     "attempt " + o.attempt() + ": pod terminating; the trainer checkpoints before it exits");
         } else {
-            s.phase = Phase.Pending.name();
+            s.phase = JobPhase.Pending;
             String reason = o.waiting() != null ? o.waiting() : "PodPending";
             String message = "attempt " + o.attempt() + ": pod pending" + (o.waitingMessage() != null ? ": " + o.waitingMessage() : "");
             set(s, generation, RUNNING, false, reason, message);
@@ -167,21 +167,21 @@ public class StatusAggregator {
         }
     }
 
-    static String trainerPhase(TrainerReport live) {
-        String p = live == null ? null : live.phase;
-        if ("Tuning".equals(p)) {
-            return Phase.Tuning.name();
-        }
-        if ("Checkpointing".equals(p) || "Preempted".equals(p)) {
-            return Phase.Checkpointing.name();
-        }
-        return Phase.Running.name(); // Starting, Running, or no answer yet: the pod runs
+    /** The job's phase while its pod runs, from the trainer's: a pure mapping, total over every trainer phase. */
+    static JobPhase trainerPhase(TrainerReport live) {
+        TrainerPhase p = live == null || live.phase == null ? TrainerPhase.Starting : live.phase;
+        return switch (p) {
+            case Tuning -> JobPhase.Tuning;
+            case Checkpointing, Preempted -> JobPhase.Checkpointing;
+            // Starting, Running, no answer yet, an ending the pod still shows, or a phase newer than this code: the pod runs
+            case Starting, Running, Succeeded, Failed, Unknown -> JobPhase.Running;
+        };
     }
 
     public JobEvent succeeded(TrainingJobStatus s, long generation, AttemptObservation o) {
-        boolean was = Phase.Succeeded.name().equals(s.phase);
+        boolean was = s.phase == JobPhase.Succeeded;
         copyReport(s, o.report());
-        s.phase = Phase.Succeeded.name();
+        s.phase = JobPhase.Succeeded;
         if (s.completionTime == null) {
             s.completionTime = now();
         }
@@ -205,7 +205,7 @@ public class StatusAggregator {
     public JobEvent preempted(TrainingJobStatus s, long generation, AttemptObservation o, String reason) {
         copyReport(s, o.report());
         s.preemptions = (s.preemptions == null ? 0 : s.preemptions) + 1;
-        s.phase = Phase.Preempted.name();
+        s.phase = JobPhase.Preempted;
         String from = resumesFrom(s);
         set(s, generation, RUNNING, false, reason, "attempt " + o.attempt() + " was preempted (" + reason
                 + "); the next attempt resumes from " + from);
@@ -221,7 +221,7 @@ public class StatusAggregator {
         s.failures = (s.failures == null ? 0 : s.failures) + 1;
         set(s, generation, RUNNING, false, reason, "attempt " + o.attempt() + " failed: " + message);
         if (last) {
-            s.phase = Phase.Failed.name();
+            s.phase = JobPhase.Failed;
             s.completionTime = now();
             set(s, generation, FAILED, true, reason, message);
             set(s, generation, COMPLETE, false, reason, message);
@@ -236,7 +236,7 @@ public class StatusAggregator {
     /** A failed attempt waits for its back-off before the next one is started (nothing is counted yet). */
     public void backingOff(TrainingJobStatus s, long generation, AttemptObservation o, String reason, String message,
             long waitSeconds) {
-        s.phase = Phase.Pending.name();
+        s.phase = JobPhase.Pending;
         set(s, generation, RUNNING, false, "BackOff", "attempt " + o.attempt() + " failed (" + reason + ": " + message
                 + "); next attempt in " + waitSeconds + "s");
     }
@@ -244,7 +244,7 @@ public class StatusAggregator {
     /** spec.suspend is true and the attempt's pod is being stopped; the trainer checkpoints before it exits. */
     public void suspending(TrainingJobStatus s, long generation, AttemptObservation o) {
         copyReport(s, o.live());
-        s.phase = Phase.Suspended.name();
+        s.phase = JobPhase.Suspended;
         String message = "attempt " + o.attempt() + ": stopping the trainer pod; it checkpoints before it exits";
         set(s, generation, SUSPENDED, true, "Suspending", message);
         set(s, generation, RUNNING, false, "Suspending", message);
@@ -260,7 +260,7 @@ public class StatusAggregator {
             return null; // recorded when the pod ended; its pod has been released since
         }
         copyReport(s, o.report());
-        s.phase = Phase.Suspended.name();
+        s.phase = JobPhase.Suspended;
         String message;
         if (o.attempt() == 0) {
             message = "suspended before its first attempt";

@@ -2,11 +2,11 @@ package dev.goodput.operator.attempt;
 
 import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_STALLED;
 import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_SUSPENDED;
-import static dev.goodput.operator.cost.CostLedger.FAILED;
-import static dev.goodput.operator.cost.CostLedger.PREEMPTED;
-import static dev.goodput.operator.cost.CostLedger.SUCCEEDED;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.TrainerPhase;
+import dev.goodput.api.status.JobPhase;
+import dev.goodput.api.status.AttemptOutcome;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.spec.StallSpec;
 import dev.goodput.api.spec.TrainingJobSpec;
@@ -82,7 +82,7 @@ class AttemptStateMachineTest {
     }
 
     static Decision preempted(String reason) {
-        return decision(new Close(PREEMPTED, reason), new Report.Preempted(reason), 2, null);
+        return decision(new Close(AttemptOutcome.Preempted, reason), new Report.Preempted(reason), 2, null);
     }
 
     static Stream<Row> transitions() {
@@ -119,7 +119,7 @@ class AttemptStateMachineTest {
                         new Decision(true, null, null, new Report.Observed(), null, Duration.ofSeconds(31)), null),
                 new Row("the pod stopped for a stall is a failure that backs off, whatever its exit code", status(1, 0),
                         seen(stoppedBy(STOP_STALLED, exited(75, null, NOW.minusSeconds(4)))), false, 3, stall("2m", true),
-                        decision(new Close(FAILED, "Stalled"), new Report.BackingOff("Stalled", "the trainer took no"
+                        decision(new Close(AttemptOutcome.Failed, "Stalled"), new Report.BackingOff("Stalled", "the trainer took no"
                                 + " training step for longer than its stall timeout (spec.stall.timeout); its pod was"
                                 + " stopped and the next attempt resumes from the last checkpoint", 6), null,
                                 Duration.ofSeconds(6)), null),
@@ -127,14 +127,14 @@ class AttemptStateMachineTest {
                 // suspension
                 row("suspended: the stopped pod's attempt closes as Suspended", status(1, 0),
                         seen(stoppedBy(STOP_SUSPENDED, exited(75, null, null))), true,
-                        decision(new Close(PREEMPTED, STOP_SUSPENDED), new Report.Suspended(), null, null), "Suspended"),
+                        decision(new Close(AttemptOutcome.Preempted, STOP_SUSPENDED), new Report.Suspended(), null, null), "Suspended"),
                 row("suspended with no pod (released since): nothing new", suspended(1), AttemptObservation.none(1), true,
-                        decision(new Close(PREEMPTED, STOP_SUSPENDED), new Report.Suspended(), null, null), null),
+                        decision(new Close(AttemptOutcome.Preempted, STOP_SUSPENDED), new Report.Suspended(), null, null), null),
                 row("resume after suspension starts the next attempt", suspended(1),
                         seen(stoppedBy(STOP_SUSPENDED, exited(75, null, null))), false,
-                        decision(new Close(PREEMPTED, STOP_SUSPENDED), new Report.Resumed(2), 2, null), "Resumed"),
+                        decision(new Close(AttemptOutcome.Preempted, STOP_SUSPENDED), new Report.Resumed(2), 2, null), "Resumed"),
                 row("resume after suspension, the pod released since", suspended(1), AttemptObservation.none(1), false,
-                        decision(new Close(PREEMPTED, STOP_SUSPENDED), new Report.Resumed(2), 2, null), "Resumed"),
+                        decision(new Close(AttemptOutcome.Preempted, STOP_SUSPENDED), new Report.Resumed(2), 2, null), "Resumed"),
 
                 // preemptions: the next attempt at once, no back-off, not counted against backoffLimit
                 row("preempted by the scheduler", status(1, 3),
@@ -160,54 +160,54 @@ class AttemptStateMachineTest {
                 // failures
                 row("exit 74 on a preempted pod is a failure: its checkpoint was lost", status(1, 0),
                         seen(disrupted("EvictionByEvictionAPI", deleting(exited(74, null, NOW.minusSeconds(60)), NOW))),
-                        false, decision(new Close(FAILED, "CheckpointFailed"),
+                        false, decision(new Close(AttemptOutcome.Failed, "CheckpointFailed"),
                                 new Report.Failed("CheckpointFailed", "exit code 74", false), 2, null), "AttemptFailed"),
                 row("exit 74 backs off like any failure", status(1, 0), seen(exited(74, null, NOW.minusSeconds(4))),
-                        false, decision(new Close(FAILED, "CheckpointFailed"),
+                        false, decision(new Close(AttemptOutcome.Failed, "CheckpointFailed"),
                                 new Report.BackingOff("CheckpointFailed", "exit code 74", 6), null, Duration.ofSeconds(6)),
                         null),
                 row("exit 78 before training: ConfigError, no retry", status(1, 0),
                         seen(exited(78, "{\"message\":\"spec.model: unknown model\"}", NOW.minusSeconds(60))), false,
-                        decision(new Close(FAILED, "ConfigError"),
+                        decision(new Close(AttemptOutcome.Failed, "ConfigError"),
                                 new Report.Failed("ConfigError", "spec.model: unknown model", true), null, null), "ConfigError"),
                 row("a failure waits for its back-off", status(1, 0), seen(exited(1, null, NOW.minusSeconds(4))), false,
-                        decision(new Close(FAILED, "PodFailed"), new Report.BackingOff("PodFailed", "exit code 1", 6),
+                        decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.BackingOff("PodFailed", "exit code 1", 6),
                                 null, Duration.ofSeconds(6)), null),
                 row("the back-off doubles with each failure", status(1, 2), seen(exited(1, null, NOW.minusSeconds(10))),
-                        false, decision(new Close(FAILED, "PodFailed"), new Report.BackingOff("PodFailed", "exit code 1", 30),
+                        false, decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.BackingOff("PodFailed", "exit code 1", 30),
                                 null, Duration.ofSeconds(30)), null),
                 row("a failure whose finish time is unknown waits the whole back-off from now", status(1, 0),
-                        seen(exited(1, null, null)), false, decision(new Close(FAILED, "PodFailed"),
+                        seen(exited(1, null, null)), false, decision(new Close(AttemptOutcome.Failed, "PodFailed"),
                                 new Report.BackingOff("PodFailed", "exit code 1", 10), null, Duration.ofSeconds(10)), null),
                 row("back-off over: the next attempt starts", status(1, 0), seen(exited(1, null, NOW.minusSeconds(10))),
-                        false, decision(new Close(FAILED, "PodFailed"), new Report.Failed("PodFailed", "exit code 1", false),
+                        false, decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("PodFailed", "exit code 1", false),
                                 2, null), "AttemptFailed"),
-                row("OOMKilled", status(1, 0), seen(oomKilled()), false, decision(new Close(FAILED, "OOMKilled"),
+                row("OOMKilled", status(1, 0), seen(oomKilled()), false, decision(new Close(AttemptOutcome.Failed, "OOMKilled"),
                         new Report.Failed("OOMKilled", "the trainer ran out of memory: the kernel killed it at the"
                                 + " container's limit (the namespace's default memory limit); raise spec.resources.memory,"
                                 + " or spec.training.batchMargin so the tuned micro-batch leaves more room", false), 2, null),
                         "AttemptFailed"),
                 row("a failure over backoffLimit ends the job", status(1, 3), seen(exited(1, null, NOW.minusSeconds(60))),
-                        false, decision(new Close(FAILED, "PodFailed"), new Report.Failed("BackoffLimitExceeded",
+                        false, decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("BackoffLimitExceeded",
                                 "exit code 1 (4 failures, backoffLimit 3)", true), null, null), "BackoffLimitExceeded"),
                 new Row("backoffLimit 0: the first failure ends the job", status(1, 0),
                         seen(exited(1, "disk on fire", NOW.minusSeconds(60))), false, 0,
-                        decision(new Close(FAILED, "PodFailed"), new Report.Failed("BackoffLimitExceeded",
+                        decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("BackoffLimitExceeded",
                                 "disk on fire (1 failures, backoffLimit 0)", true), null, null), "BackoffLimitExceeded"),
 
                 // success, and after
                 row("succeeded with the target reached", status(1, 0),
                         seen(succeeded("{\"targetReached\":true,\"message\":\"target reached\"}")), false,
-                        decision(new Close(SUCCEEDED, "TargetReached"), new Report.Succeeded(), null, null), "Completed"),
+                        decision(new Close(AttemptOutcome.Succeeded, "TargetReached"), new Report.Succeeded(), null, null), "Completed"),
                 row("succeeded without reaching the target", status(1, 0), seen(succeeded(null)), false,
-                        decision(new Close(SUCCEEDED, "Finished"), new Report.Succeeded(), null, null), "Completed"),
+                        decision(new Close(AttemptOutcome.Succeeded, "Finished"), new Report.Succeeded(), null, null), "Completed"),
                 row("a finished job has nothing left to decide", finished("Failed"), seen(exited(1, null, null)), false,
                         Decision.FINISHED, null),
 
                 // operator restart mid-transition (see also podsAreReleasedOnlyOnceStatusRecordsTheirOutcome)
                 row("restart: status says attempt 2, whose pod the synced cache does not hold: it is gone", status(2, 0),
                         AttemptObservation.none(2), false,
-                        decision(new Close(PREEMPTED, "PodDeleted"), new Report.Preempted("PodDeleted"), 3, null), "Preempted"),
+                        decision(new Close(AttemptOutcome.Preempted, "PodDeleted"), new Report.Preempted("PodDeleted"), 3, null), "Preempted"),
                 row("restart after a lost status write: pod 2 exists, status still says attempt 1 evicted: the same"
                         + " decision, so the same pod 2 is applied again", status(1, 0),
                         seen(disrupted("EvictionByEvictionAPI", deleting(exited(143, null, null), NOW))), false,
@@ -316,7 +316,7 @@ class AttemptStateMachineTest {
         assertThat(StatusView.of(status(2, 0)).recordsEndOf(3)).as("created, status not written yet").isFalse();
         assertThat(StatusView.of(status(2, 0)).recordsEndOf(0)).as("no attempt 0").isFalse();
         TrainingJobStatus done = status(2, 0);
-        done.phase = "Succeeded";
+        done.phase = JobPhase.Succeeded;
         assertThat(StatusView.of(done).recordsEndOf(2)).isTrue();
         assertThat(StatusView.of(suspended(2)).recordsEndOf(2)).isTrue();
     }
@@ -327,7 +327,7 @@ class AttemptStateMachineTest {
         TrainingJobStatus s = new TrainingJobStatus();
         s.attempts = attempts == 0 ? null : attempts;
         s.failures = failures == 0 ? null : failures;
-        s.phase = attempts == 0 ? null : "Running";
+        s.phase = attempts == 0 ? null : JobPhase.Running;
         return s;
     }
 
@@ -340,7 +340,7 @@ class AttemptStateMachineTest {
 
     static TrainingJobStatus finished(String phase) {
         TrainingJobStatus s = status(1, 0);
-        s.phase = phase;
+        s.phase = JobPhase.valueOf(phase);
         return s;
     }
 
@@ -422,7 +422,7 @@ class AttemptStateMachineTest {
     static AttemptObservation steppedAgo(Duration ago) {
         Pod p = running();
         TrainerReport live = new TrainerReport();
-        live.phase = "Running";
+        live.phase = TrainerPhase.Running;
         live.progress = new Progress();
         live.progress.step = 1234;
         live.progress.lastStepAt = NOW.minus(ago).toString();

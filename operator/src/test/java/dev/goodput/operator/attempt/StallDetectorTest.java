@@ -2,6 +2,7 @@ package dev.goodput.operator.attempt;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.spec.StallSpec;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.status.Progress;
@@ -36,7 +37,7 @@ class StallDetectorTest {
     void stalledAfterItsTimeoutOnlyWhileRunning(String what, String phase, int secondsSinceStep, Double samplesPerSecond,
             String timeout, Long stalledSeconds) {
         TrainerReport live = new TrainerReport();
-        live.phase = phase;
+        live.phase = TrainerPhase.valueOf(phase);
         live.progress = new Progress();
         live.progress.lastStepAt = NOW.minusSeconds(secondsSinceStep).toString();
         live.progress.samplesPerSecond = samplesPerSecond;
@@ -52,7 +53,7 @@ class StallDetectorTest {
     @org.junit.jupiter.api.Test
     void aTrainerThatReportsNoStepTimeIsNeverStalled() {
         TrainerReport live = new TrainerReport();
-        live.phase = "Running";
+        live.phase = TrainerPhase.Running;
         live.progress = new Progress();
         assertThat(StallDetector.stalledFor(live, new TrainingJobSpec(), NOW)).isNull();
         assertThat(StallDetector.stalledFor(null, new TrainingJobSpec(), NOW)).isNull();
@@ -73,7 +74,7 @@ class StallDetectorTest {
     void aRunningTrainerIsLookedAtAgainWhenItsStallWouldBeDue(String what, String phase, int secondsSinceStep,
             String timeout, Long recheckSeconds) {
         TrainerReport live = new TrainerReport();
-        live.phase = phase;
+        live.phase = TrainerPhase.valueOf(phase);
         live.progress = new Progress();
         live.progress.lastStepAt = NOW.minusSeconds(secondsSinceStep).toString();
         live.progress.samplesPerSecond = 10_000.0;

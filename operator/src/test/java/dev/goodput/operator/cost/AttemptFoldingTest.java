@@ -3,6 +3,7 @@ package dev.goodput.operator.cost;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.goodput.api.status.AttemptOutcome;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.Badput;
@@ -38,13 +39,13 @@ class AttemptFoldingTest {
             r.tuningSeconds = i == 1 ? 60.0 : 0.0;
             r.checkpointSeconds = 5.0;
             if (i < attempts) {
-                r.outcome = CostLedger.PREEMPTED;
+                r.outcome = AttemptOutcome.Preempted;
                 r.reason = "PreemptionByScheduler";
                 r.ended = created.plusSeconds(600).toString();
                 r.endStep = 100L * i + 20;
                 r.checkpointStep = 100L * i;
             } else {
-                r.outcome = CostLedger.RUNNING;
+                r.outcome = AttemptOutcome.Running;
                 r.endStep = r.startStep + 50;
                 r.checkpointStep = r.startStep;
             }

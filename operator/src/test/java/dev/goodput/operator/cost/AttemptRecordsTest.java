@@ -2,6 +2,7 @@ package dev.goodput.operator.cost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.Progress;
@@ -36,7 +37,7 @@ class AttemptRecordsTest {
         assertThat(AttemptRecords.begin(s, 1, Instant.now(), quote, 4)).isSameAs(r);
         assertThat(s.attemptHistory).hasSize(1);
         assertThat(r.created).isEqualTo("2025-01-01T10:00:05Z");
-        assertThat(r.outcome).isEqualTo(CostLedger.RUNNING);
+        assertThat(r.outcome).isEqualTo(AttemptOutcome.Running);
         assertThat(r.pricePerHour).isEqualTo(10.0);
 
         AttemptRecords.observePod(r, pod(false));
@@ -55,10 +56,10 @@ class AttemptRecordsTest {
         report.checkpointSeconds = 50.0;
         AttemptRecords.report(r, report);
         AttemptRecords.observePod(r, pod(true));
-        AttemptRecords.end(r, CostLedger.PREEMPTED, "TrainerPreempted", Instant.parse("2025-01-01T11:03:09Z"));
+        AttemptRecords.end(r, AttemptOutcome.Preempted, "TrainerPreempted", Instant.parse("2025-01-01T11:03:09Z"));
 
         assertThat(r.ended).isEqualTo("2025-01-01T11:03:05Z"); // the container's own finish time wins
-        assertThat(r.outcome).isEqualTo(CostLedger.PREEMPTED);
+        assertThat(r.outcome).isEqualTo(AttemptOutcome.Preempted);
         assertThat(r.reason).isEqualTo("TrainerPreempted");
         assertThat(r.startStep).isZero();
         assertThat(r.endStep).isEqualTo(1200L);
@@ -80,7 +81,7 @@ class AttemptRecordsTest {
         AttemptRecord r = AttemptRecords.begin(s, 2, Instant.parse("2025-01-01T10:00:00Z"),
                 new PriceQuote(null, "on-demand", null, PriceQuote.UNKNOWN_GPU_TYPE, "no price"), 1);
         assertThat(r.pricePerHour).isNull();
-        AttemptRecords.end(r, CostLedger.FAILED, "ErrImagePull", Instant.parse("2025-01-01T10:05:00.900Z"));
+        AttemptRecords.end(r, AttemptOutcome.Failed, "ErrImagePull", Instant.parse("2025-01-01T10:05:00.900Z"));
         assertThat(r.ended).isEqualTo("2025-01-01T10:05:00Z");
         assertThat(r.scheduled).isNull();
     }

@@ -3,6 +3,7 @@ package dev.goodput.operator.cost;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import dev.goodput.api.status.AttemptOutcome;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.Badput;
@@ -70,7 +71,7 @@ public class CostLedgerTest {
     static final double CENT = 0.005;
     static final double SECOND = 0.5;
 
-    static AttemptRecord attempt(int n, String outcome, String created, String scheduled, String started, String ended,
+    static AttemptRecord attempt(int n, AttemptOutcome outcome, String created, String scheduled, String started, String ended,
             long startStep, long endStep, long checkpointStep, double startup, double tuning, double checkpointing) {
         AttemptRecord r = new AttemptRecord();
         r.attempt = n;
@@ -93,14 +94,14 @@ public class CostLedgerTest {
 
     static List<AttemptRecord> preemptedThenFailed() {
         List<AttemptRecord> h = new ArrayList<>();
-        h.add(attempt(1, CostLedger.PREEMPTED, "10:00:05", "10:02:05", "10:03:05", "11:03:05", 0, 1200, 1000, 40, 90, 50));
-        h.add(attempt(2, CostLedger.FAILED, "11:03:10", "11:05:10", "11:05:40", "11:25:40", 1000, 1500, 1400, 30, 60, 20));
+        h.add(attempt(1, AttemptOutcome.Preempted, "10:00:05", "10:02:05", "10:03:05", "11:03:05", 0, 1200, 1000, 40, 90, 50));
+        h.add(attempt(2, AttemptOutcome.Failed, "11:03:10", "11:05:10", "11:05:40", "11:25:40", 1000, 1500, 1400, 30, 60, 20));
         return h;
     }
 
     public static List<AttemptRecord> thenSucceeded() {
         List<AttemptRecord> h = preemptedThenFailed();
-        AttemptRecord a3 = attempt(3, CostLedger.SUCCEEDED, "11:26:10", "11:27:10", "11:27:30", "12:00:00", 1400, 2000, 2000,
+        AttemptRecord a3 = attempt(3, AttemptOutcome.Succeeded, "11:26:10", "11:27:10", "11:27:30", "12:00:00", 1400, 2000, 2000,
                 25, 0, 45);
         a3.targetReached = true;
         h.add(a3);
@@ -193,7 +194,7 @@ public class CostLedgerTest {
         // Attempt 3 still running at 11:40:00: billed 11:27:10 → 11:40:00 = 770 s so far.
         List<AttemptRecord> h = thenSucceeded();
         AttemptRecord a3 = h.get(2);
-        a3.outcome = CostLedger.RUNNING;
+        a3.outcome = AttemptOutcome.Running;
         a3.ended = null;
         a3.targetReached = null;
         a3.endStep = 1600L;
@@ -219,7 +220,7 @@ public class CostLedgerTest {
 
     @Test
     void aPodDeletedBeforeItWasBoundCostsNothing() {
-        AttemptRecord r = attempt(1, CostLedger.PREEMPTED, "10:00:00", "10:00:00", "10:00:00", "10:05:00", 0, 0, 0, 0, 0, 0);
+        AttemptRecord r = attempt(1, AttemptOutcome.Preempted, "10:00:00", "10:00:00", "10:00:00", "10:05:00", 0, 0, 0, 0, 0, 0);
         r.scheduled = null;
         r.started = null;
         CostLedger.Result res = CostLedger.compute(List.of(r), SUBMITTED, false, Instant.parse("2025-01-01T10:05:00Z"));

@@ -3,6 +3,7 @@ package dev.goodput.operator.crd;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.operator.TrainingJob;
 import dev.goodput.operator.harness.RealApiServer;
 import dev.goodput.operator.harness.TestApiServer;
@@ -202,7 +203,7 @@ class TrainingJobCrdApiServerTest {
     @Test
     void statusIsASubresourceAndPrinterColumnsShowIt(TestApiServer api, KubernetesClient client) {
         TrainingJob job = apply(client, manifest("columns", "epochs: 1\n"));
-        job.getStatus().phase = "Running";
+        job.getStatus().phase = JobPhase.Running;
         job.getStatus().progress = new dev.goodput.api.status.Progress();
         job.getStatus().progress.step = 420;
         job.getStatus().progress.epoch = 1;
@@ -212,7 +213,7 @@ class TrainingJobCrdApiServerTest {
         // A status change does not bump the generation; a spec write does not touch status.
         TrainingJob back = client.resources(TrainingJob.class).inNamespace(ns).withName("columns").get();
         assertThat(back.getMetadata().getGeneration()).isEqualTo(1L);
-        assertThat(back.getStatus().phase).isEqualTo("Running");
+        assertThat(back.getStatus().phase).isEqualTo(JobPhase.Running);
 
         TestApiServer.Result get = api.kubectl("get", "tj", "-n", ns, "columns");
         assertThat(get.exitCode()).as(get.output()).isZero();

@@ -2,6 +2,8 @@ package dev.goodput.operator.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.JobPhase;
+import dev.goodput.api.status.AttemptOutcome;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.status.AttemptRecord;
@@ -38,7 +40,7 @@ class OperatorMetricsTest {
     /** The scripted three-attempt job of CostLedgerTest, as a spec and a status the ledger has filled. */
     static TrainingJobStatus status() {
         TrainingJobStatus s = new TrainingJobStatus();
-        s.phase = "Succeeded";
+        s.phase = JobPhase.Succeeded;
         s.attempts = 3;
         s.preemptions = 1;
         s.failures = 1;
@@ -64,7 +66,7 @@ class OperatorMetricsTest {
         OperatorMetrics metrics = new OperatorMetrics(registry);
         metrics.update(JobSnapshot.of("ml", "resnet", spec("resnet50", 4, "nvidia-h100-80gb", true), status()));
         TrainingJobStatus pending = new TrainingJobStatus();
-        pending.phase = "Pending";
+        pending.phase = JobPhase.Pending;
         metrics.update(JobSnapshot.of("ml", "cpu-job", spec("cnn", 0, null, false), pending));
 
         JsonNode families = parse(registry.scrape(), dir);
@@ -136,10 +138,10 @@ class OperatorMetricsTest {
         MovingClock clock = new MovingClock(submitted.plusSeconds(100));
         OperatorMetrics metrics = new OperatorMetrics(registry, clock);
         TrainingJobStatus s = new TrainingJobStatus();
-        s.phase = "Running";
+        s.phase = JobPhase.Running;
         AttemptRecord r = new AttemptRecord();
         r.attempt = 1;
-        r.outcome = CostLedger.RUNNING;
+        r.outcome = AttemptOutcome.Running;
         r.created = submitted.toString();
         r.scheduled = submitted.toString();
         r.started = submitted.toString();
@@ -165,14 +167,14 @@ class OperatorMetricsTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         OperatorMetrics metrics = new OperatorMetrics(registry);
         TrainingJobStatus s = new TrainingJobStatus();
-        s.phase = "Running";
+        s.phase = JobPhase.Running;
         s.cost = 1.5;
         metrics.update(JobSnapshot.of("ns", "j", spec("cnn", 1, "nvidia-l4-24gb", false), s));
         assertThat(registry.get(OperatorMetrics.COST).tags("namespace", "ns", "job", "j").gauge().value()).isEqualTo(1.5);
         assertThat(registry.get(OperatorMetrics.PHASE).tags("phase", "Running").gauge().value()).isEqualTo(1.0);
         assertThat(registry.find(OperatorMetrics.TIME_TO_TARGET).gauges()).isEmpty();
 
-        s.phase = "Requeued"; // a phase this class does not know still gets a series
+        s.phase = JobPhase.Checkpointing;
         s.cost = 2.25;
         s.preemptions = 2;
         s.timeToTargetSeconds = 60.0;
@@ -181,7 +183,7 @@ class OperatorMetricsTest {
         assertThat(registry.get(OperatorMetrics.COST).gauge().value()).isEqualTo(2.25);
         assertThat(registry.get(OperatorMetrics.PREEMPTIONS).gauge().value()).isEqualTo(2.0);
         assertThat(registry.get(OperatorMetrics.PHASE).tags("phase", "Running").gauge().value()).isZero();
-        assertThat(registry.get(OperatorMetrics.PHASE).tags("phase", "Requeued").gauge().value()).isEqualTo(1.0);
+        assertThat(registry.get(OperatorMetrics.PHASE).tags("phase", "Checkpointing").gauge().value()).isEqualTo(1.0);
         assertThat(registry.get(OperatorMetrics.TIME_TO_TARGET).gauge().value()).isEqualTo(60.0);
         assertThat(registry.get(OperatorMetrics.COST_TO_TARGET).gauge().value()).isEqualTo(2.0);
         // The info series moved to the new capacity: exactly one remains.

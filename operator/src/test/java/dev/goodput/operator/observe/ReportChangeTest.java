@@ -2,6 +2,7 @@ package dev.goodput.operator.observe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
@@ -24,7 +25,7 @@ class ReportChangeTest {
                     r.trainingSeconds = 61.0;
                     r.peakMemoryBytes = 2L << 30;
                 }, false),
-                Arguments.of("a new phase", (Consumer<TrainerReport>) r -> r.phase = "Checkpointing", true),
+                Arguments.of("a new phase", (Consumer<TrainerReport>) r -> r.phase = TrainerPhase.Checkpointing, true),
                 Arguments.of("a new checkpoint", (Consumer<TrainerReport>) r -> r.lastCheckpoint.step = 2000, true),
                 Arguments.of("a failed save", (Consumer<TrainerReport>) r -> r.checkpointFailures = 1, true),
                 Arguments.of("the tuned batch", (Consumer<TrainerReport>) r -> r.tunedBatch = new TunedBatch(), true),
@@ -49,7 +50,7 @@ class ReportChangeTest {
 
     static TrainerReport report() {
         TrainerReport r = new TrainerReport();
-        r.phase = "Running";
+        r.phase = TrainerPhase.Running;
         r.attempt = 1;
         r.progress = new Progress();
         r.progress.step = 1000;

@@ -2,6 +2,8 @@ package dev.goodput.operator.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.JobPhase;
+import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.Accounting;
 import dev.goodput.api.status.AttemptRecord;
 import dev.goodput.api.status.TrainingJobStatus;
@@ -19,7 +21,7 @@ class StatusWriterTest {
         assertThat(StatusWriter.billing(s)).as("pending").isFalse();
         r.scheduled = "2026-01-01T00:00:01Z";
         assertThat(StatusWriter.billing(s)).isTrue();
-        AttemptRecords.end(r, CostLedger.PREEMPTED, "EvictionByEvictionAPI", Instant.parse("2026-01-01T00:01:00Z"));
+        AttemptRecords.end(r, AttemptOutcome.Preempted, "EvictionByEvictionAPI", Instant.parse("2026-01-01T00:01:00Z"));
         assertThat(StatusWriter.billing(s)).isFalse();
         AttemptRecords.begin(s, 2, Instant.parse("2026-01-01T00:01:05Z"), null, 1);
         assertThat(StatusWriter.billing(s)).as("attempt 2 pending").isFalse();
@@ -53,7 +55,7 @@ class StatusWriterTest {
     @Test
     void telemetryAloneWaitsForTheStatusIntervalAnythingElseIsWrittenAtOnce() {
         TrainingJobStatus before = new TrainingJobStatus();
-        before.phase = "Running";
+        before.phase = JobPhase.Running;
         before.progress = new dev.goodput.api.status.Progress();
         before.progress.step = 100;
         TrainingJobStatus after = new com.fasterxml.jackson.databind.ObjectMapper().convertValue(before, TrainingJobStatus.class);
@@ -65,7 +67,7 @@ class StatusWriterTest {
         after.lastCheckpoint = new dev.goodput.api.status.CheckpointRef();
         assertThat(StatusWriter.change(before, after, true)).as("a checkpoint").isEqualTo(StatusWriter.Change.MEANINGFUL);
         after.lastCheckpoint = null;
-        after.phase = "Checkpointing";
+        after.phase = JobPhase.Checkpointing;
         assertThat(StatusWriter.change(before, after, true)).as("a phase").isEqualTo(StatusWriter.Change.MEANINGFUL);
 
         Instant t = Instant.parse("2026-01-01T00:00:00Z");

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.cli;
 
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.ExitCodes;
 import dev.goodput.api.ManifestException;
 import dev.goodput.api.ManifestReader;
@@ -74,7 +75,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (RuntimeException e) {
             e.printStackTrace();
             TrainerReport r = new TrainerReport();
-            r.phase = "Failed";
+            r.phase = TrainerPhase.Failed;
             r.exitCode = ExitCodes.FAILED;
             r.message = String.valueOf(e.getMessage());
             TrainerRun.writeTermination(termination, r);
@@ -85,7 +86,7 @@ final class RunCommand implements Callable<Integer> {
     private static Integer refuse(String message, Path termination) {
         System.err.println(message);
         TrainerReport r = new TrainerReport();
-        r.phase = "Failed";
+        r.phase = TrainerPhase.Failed;
         r.exitCode = ExitCodes.CONFIG_ERROR;
         r.message = message;
         TrainerRun.writeTermination(termination, r);

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.loop;
 
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
@@ -16,7 +17,7 @@ import java.util.List;
 public final class RunProgress {
     private final long seed;
     private Long totalSteps;
-    private String phase = "Starting";
+    private TrainerPhase phase = TrainerPhase.Starting;
     /** Wall-clock time of the last step (or of the training start), for the operator's stall detection; -1 before. */
     private long lastStepMillis = -1;
     private long step;
@@ -194,7 +195,7 @@ public final class RunProgress {
         return skippedSteps;
     }
 
-    public synchronized void phase(String phase) {
+    public synchronized void phase(TrainerPhase phase) {
         this.phase = phase;
     }
 

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.loop;
 
+import dev.goodput.api.status.TrainerPhase;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -83,7 +84,7 @@ public final class TrainingLoop {
     public Outcome run() {
         metrics.batchSize.labelValues("micro").set(plan.microBatch());
         metrics.batchSize.labelValues("global").set(plan.globalBatch());
-        progress.phase("Running");
+        progress.phase(TrainerPhase.Running);
         progress.startClock();
         checkpoints.startClock(progress.trainingSeconds(), progress.resumedFrom() == null ? -1 : progress.resumedFrom());
         try (BatchPipeline pipeline = new BatchPipeline(train, plan.seed(), plan.microBatch(), plan.accumulation(),
@@ -110,7 +111,7 @@ public final class TrainingLoop {
                     progress.checkpointBlocked((System.nanoTime() - t0) / 1e9); // the snapshot, and a save still in flight
                 }
                 if (checkpoints.failingRepeatedly()) {
-                    progress.phase("Failed");
+                    progress.phase(TrainerPhase.Failed);
                     return new Outcome(Reason.CHECKPOINTS_FAILING, lastEvaluation, meter.overallWaitShare(), false);
                 }
             }
@@ -225,13 +226,13 @@ public final class TrainingLoop {
 
     private Outcome finish(Reason reason) {
         if (lastEvaluationStep != progress.step()) evaluate();
-        progress.phase("Checkpointing");
+        progress.phase(TrainerPhase.Checkpointing);
         boolean ok = saveInForeground();
         return new Outcome(reason, lastEvaluation, meter.overallWaitShare(), ok);
     }
 
     private Outcome preempted() {
-        progress.phase("Checkpointing");
+        progress.phase(TrainerPhase.Checkpointing);
         listener.onMessage(preemption.signalName() + ": saving step " + progress.step() + " ("
                 + Math.max(0, preemption.remaining().toMillis()) + " ms of grace left)");
         boolean ok = saveInForeground();

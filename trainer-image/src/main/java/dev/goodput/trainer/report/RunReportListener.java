@@ -94,7 +94,7 @@ public final class RunReportListener implements ProgressListener {
         if (bucketSteps > 0) closeBucket();
         noticeCheckpoint(last);
         Progress p = last.progress;
-        return new RunReport(jobName, model, target, pricePerHour, last.phase, last.message, last.testAccuracy,
+        return new RunReport(jobName, model, target, pricePerHour, last.phase == null ? null : last.phase.name(), last.message, last.testAccuracy,
                 last.testLoss, p == null ? 0 : p.step, p == null ? 0 : p.samples,
                 last.trainingSeconds == null ? 0 : last.trainingSeconds, (System.nanoTime() - startNanos) / 1e9,
                 last.timeToTargetSeconds, last.samplesToTarget, start, series, stride, history, checkpoints,

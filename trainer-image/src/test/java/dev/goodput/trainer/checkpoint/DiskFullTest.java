@@ -3,6 +3,7 @@ package dev.goodput.trainer.checkpoint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.TrainerPhase;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.ExitCodes;
 import dev.goodput.api.status.TrainerReport;
@@ -72,7 +73,7 @@ class DiskFullTest {
             String log = String.join("\n", p.lines());
             assertThat(code).as(log).isEqualTo(ExitCodes.CHECKPOINT_FAILED);
             TrainerReport r = JSON.readValue(term1.toFile(), TrainerReport.class);
-            assertThat(r.phase).isEqualTo("Failed");
+            assertThat(r.phase).isEqualTo(TrainerPhase.Failed);
             assertThat(r.message).contains("preempted (SIGTERM), but checkpoint at step").contains("disk full")
                     .contains("No space left on device").contains("previous checkpoint (step " + durable + ")");
         }
@@ -86,7 +87,7 @@ class DiskFullTest {
             String log = String.join("\n", p.lines());
             assertThat(code).as(log).isEqualTo(ExitCodes.CHECKPOINT_FAILED);
             TrainerReport r = JSON.readValue(term2.toFile(), TrainerReport.class);
-            assertThat(r.phase).isEqualTo("Failed");
+            assertThat(r.phase).isEqualTo(TrainerPhase.Failed);
             assertThat(r.message).startsWith("budget spent, but checkpoint at step " + (durable + 20) + " failed: disk full");
         }
         assertLoadableAndClean(folder, durable);

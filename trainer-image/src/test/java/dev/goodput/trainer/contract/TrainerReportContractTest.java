@@ -3,6 +3,7 @@ package dev.goodput.trainer.contract;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.TrainerPhase;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.ExitCodes;
 import dev.goodput.api.status.TrainerReport;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrainerReportContractTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final Set<String> TRAINER_PHASES = Set.of("Starting", "Tuning", "Running", "Checkpointing", "Succeeded", "Preempted", "Failed");
+    /** The phases a trainer of this version reports: every one but the reading side's fallback. */
+    static final Set<TrainerPhase> TRAINER_PHASES = java.util.EnumSet.complementOf(java.util.EnumSet.of(TrainerPhase.Unknown));
 
     @Test
     void everyFieldTheOperatorReadsIsThereAndPlausible(@TempDir Path dir) throws Exception {
@@ -39,7 +41,7 @@ class TrainerReportContractTest {
                 "--metrics-port", "0", "--set", "spec.checkpoint.interval=1s")) {
             await().atMost(Duration.ofSeconds(60)).until(() -> p.metricsPort() > 0);
             live = await().atMost(Duration.ofSeconds(120)).until(p::progress,
-                    r -> r != null && "Running".equals(r.phase) && r.progress != null && r.progress.step > 0);
+                    r -> r != null && r.phase == TrainerPhase.Running && r.progress != null && r.progress.step > 0);
             code = p.waitFor(300);
         }
         double wall = (System.nanoTime() - started) / 1e9;
@@ -55,7 +57,7 @@ class TrainerReportContractTest {
         assertThat(code).isEqualTo(ExitCodes.FINISHED);
         TrainerReport end = JSON.readValue(term.toFile(), TrainerReport.class);
         assertThat(TRAINER_PHASES).contains(live.phase, end.phase);
-        assertThat(end.phase).isEqualTo("Succeeded");
+        assertThat(end.phase).isEqualTo(TrainerPhase.Succeeded);
         assertThat(end.exitCode).isEqualTo(ExitCodes.FINISHED);
         assertThat(end.attempt).isEqualTo(3);
         assertThat(end.progress.step).isEqualTo(150);

@@ -3,6 +3,7 @@ package dev.goodput.trainer.preemption;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.goodput.api.status.TrainerPhase;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.ExitCodes;
 import dev.goodput.api.status.TrainerReport;
@@ -69,7 +70,7 @@ class PreemptionResumeTest {
                 if (code == ExitCodes.FINISHED) break; // finished before the signal landed
                 assertThat(code).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.PREEMPTED);
                 TrainerReport r = JSON.readValue(term.toFile(), TrainerReport.class);
-                assertThat(r.phase).isEqualTo("Preempted");
+                assertThat(r.phase).isEqualTo(TrainerPhase.Preempted);
                 assertThat(r.exitCode).isEqualTo(ExitCodes.PREEMPTED);
                 // At most the step in flight is lost: it is finished and saved before exit.
                 assertThat(r.lastCheckpoint.step).isEqualTo(r.progress.step);

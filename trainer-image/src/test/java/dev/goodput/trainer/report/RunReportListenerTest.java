@@ -2,6 +2,7 @@ package dev.goodput.trainer.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.ManifestReader;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.status.CheckpointRef;
@@ -33,7 +34,7 @@ class RunReportListenerTest {
 
     static TrainerReport report(long step, double seconds, CheckpointRef checkpoint) {
         TrainerReport r = new TrainerReport();
-        r.phase = "Running";
+        r.phase = TrainerPhase.Running;
         r.progress = new Progress();
         r.progress.step = step;
         r.progress.samples = step * 64;
@@ -73,7 +74,7 @@ class RunReportListenerTest {
             if (step % 2000 == 0) history.add(evaluation(step, secondsPerStep));
         }
         TrainerReport fin = report(end, end * secondsPerStep, checkpoint(end, 4_000_000));
-        fin.phase = "Preempted";
+        fin.phase = TrainerPhase.Preempted;
         fin.message = "preempted; checkpoint at step " + end;
         fin.resumedFromStep = from;
         listener.onFinish(fin);
