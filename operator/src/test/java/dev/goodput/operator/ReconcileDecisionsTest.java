@@ -228,7 +228,7 @@ class ReconcileDecisionsTest {
         var aggregator = new StatusAggregator(Clock.systemUTC());
         TrainingJobStatus s = new TrainingJobStatus();
         AttemptObservation r = running("Running", 40);
-        r.live().timeToTargetSeconds = 12.5;
+        r.live().trainingTimeToTargetSeconds = 12.5;
         r.live().targetReached = true;
         aggregator.observed(s, 1, r);
         assertThat(s.progress.trainingTimeToTargetSeconds).isEqualTo(12.5);

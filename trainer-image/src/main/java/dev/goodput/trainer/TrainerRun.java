@@ -404,7 +404,7 @@ public final class TrainerRun {
                 .row("epochs", String.format(Locale.ROOT, "%.2f", (double) r.progress.samples / Math.max(1, plan.stepsPerEpoch() * plan.globalBatch())))
                 .row("wall time (training)", Durations.human(r.trainingSeconds))
                 .row("samples/s (mean)", String.format(Locale.ROOT, "%,.0f", r.progress.samples / Math.max(1e-9, r.trainingSeconds)))
-                .row("time to target", r.timeToTargetSeconds == null ? "not reached" : Durations.human(r.timeToTargetSeconds))
+                .row("time to target", r.trainingTimeToTargetSeconds == null ? "not reached" : Durations.human(r.trainingTimeToTargetSeconds))
                 .row("data wait share", String.format(Locale.ROOT, "%.1f%%", share * 100))
                 .row("peak memory (RSS)", String.format(Locale.ROOT, "%d MiB", r.peakMemoryBytes >> 20))
                 .row("bottleneck", bottleneck)

@@ -1,5 +1,6 @@
 package dev.goodput.api.status;
 
+import com.fasterxml.jackson.annotation.JsonAlias;
 import com.fasterxml.jackson.annotation.JsonInclude;
 
 /**
@@ -18,8 +19,14 @@ public class TrainerReport {
     public String checkpointError;
     public TunedBatch tunedBatch;
     public Boolean targetReached;
-    public Double timeToTargetSeconds;
+    /**
+     * Training seconds (this and earlier attempts; start-up, tuning and waiting excluded) until the target was first
+     * met; null until then. Not the job's wall-clock time-to-target, which the operator computes (status).
+     */
+    @JsonAlias("timeToTargetSeconds") // its name in trainers before 0.1.0's typed contract
+    public Double trainingTimeToTargetSeconds;
     public Long samplesToTarget;
+    /** Training seconds of all attempts so far (steps and evaluation; start-up, tuning and waiting excluded). */
     public Double trainingSeconds;
     public Double testAccuracy;
     public Double testLoss;

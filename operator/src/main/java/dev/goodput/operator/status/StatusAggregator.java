@@ -305,7 +305,7 @@ public class StatusAggregator {
         if (r == null) {
             return;
         }
-        Double trainingToTarget = r.timeToTargetSeconds != null ? r.timeToTargetSeconds
+        Double trainingToTarget = r.trainingTimeToTargetSeconds != null ? r.trainingTimeToTargetSeconds
                 : s.progress != null ? s.progress.trainingTimeToTargetSeconds : null;
         if (r.progress != null) s.progress = copy(r.progress); // never the poller's cached object
         if (s.progress != null && trainingToTarget != null) s.progress.trainingTimeToTargetSeconds = trainingToTarget;

@@ -165,7 +165,7 @@ public final class RunProgress {
         r.checkpointError = checkpointError;
         r.tunedBatch = tunedBatch;
         r.targetReached = targetReached;
-        r.timeToTargetSeconds = timeToTarget;
+        r.trainingTimeToTargetSeconds = timeToTarget;
         r.samplesToTarget = samplesToTarget;
         r.trainingSeconds = trainingSeconds();
         r.resumedFromStep = resumedFrom;

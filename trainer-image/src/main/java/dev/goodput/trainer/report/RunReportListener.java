@@ -97,7 +97,7 @@ public final class RunReportListener implements ProgressListener {
         return new RunReport(jobName, model, target, pricePerHour, last.phase == null ? null : last.phase.name(), last.message, last.testAccuracy,
                 last.testLoss, p == null ? 0 : p.step, p == null ? 0 : p.samples,
                 last.trainingSeconds == null ? 0 : last.trainingSeconds, (System.nanoTime() - startNanos) / 1e9,
-                last.timeToTargetSeconds, last.samplesToTarget, start, series, stride, history, checkpoints,
+                last.trainingTimeToTargetSeconds, last.samplesToTarget, start, series, stride, history, checkpoints,
                 metrics == null ? RunReport.StepSplit.NONE : RunReport.StepSplit.from(metrics), Instant.now());
     }
 

@@ -54,7 +54,7 @@ class TrainingRunTest {
         assertThat(run.outcome().reason()).isEqualTo(TrainingLoop.Reason.TARGET_REACHED);
         var report = run.progress().report();
         assertThat(report.targetReached).isTrue();
-        assertThat(report.timeToTargetSeconds).isPositive();
+        assertThat(report.trainingTimeToTargetSeconds).isPositive();
         assertThat(report.samplesToTarget).isEqualTo(report.progress.samples);
         assertThat(rec.accuracies.get(rec.accuracies.size() - 1)).isGreaterThanOrEqualTo(0.70);
         assertThat(rec.accuracies.subList(0, rec.accuracies.size() - 1)).allMatch(a -> a < 0.70);

@@ -43,12 +43,12 @@ class RunReportTest {
         double accuracy = run.outcome().finalEvaluation().accuracy();
         assertThat(page.row("summary", "result")).isEqualTo("target reached");
         assertThat(page.row("summary", "test accuracy")).isEqualTo(String.format(Locale.ROOT, "%.4f", accuracy));
-        assertThat(page.row("summary", "time to target")).isEqualTo(RunReportWriter.time(end.timeToTargetSeconds));
-        assertThat(page.row("to-target", "time to target")).isEqualTo(RunReportWriter.time(end.timeToTargetSeconds));
+        assertThat(page.row("summary", "time to target")).isEqualTo(RunReportWriter.time(end.trainingTimeToTargetSeconds));
+        assertThat(page.row("to-target", "time to target")).isEqualTo(RunReportWriter.time(end.trainingTimeToTargetSeconds));
         assertThat(page.row("to-target", "samples to target")).isEqualTo(String.format(Locale.ROOT, "%,d", end.samplesToTarget));
         assertThat(page.row("to-target", "at step")).isEqualTo(String.valueOf(end.progress.step));
         assertThat(page.row("to-target", "cost to target"))
-                .isEqualTo(RunReportWriter.money(2.5 * end.timeToTargetSeconds / 3600)).matches("\\$0\\.\\d+");
+                .isEqualTo(RunReportWriter.money(2.5 * end.trainingTimeToTargetSeconds / 3600)).matches("\\$0\\.\\d+");
         assertThat(page.row("summary", "bottleneck")).isIn("compute-bound", "input-bound (data wait > 10% of step time)");
         // Every evaluation of the run, and the final checkpoint (the step the run stopped at) among the marks.
         assertThat(page.column("evaluations")).containsExactlyElementsOf(
