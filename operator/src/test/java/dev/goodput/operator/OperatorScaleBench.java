@@ -2,6 +2,7 @@ package dev.goodput.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.goodput.api.status.JobPhase;
 import dev.goodput.operator.harness.Repo;
 import dev.goodput.operator.harness.TestApiServer;
 import io.fabric8.kubernetes.api.model.Pod;
@@ -25,6 +26,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -49,7 +51,9 @@ import org.junit.jupiter.api.Test;
  * <p>System properties: {@code goodput.bench.jobs} (default {@code 100,1000}), {@code goodput.bench.javaOpts} (default:
  * as the chart's container with a 512Mi limit), {@code goodput.bench.operatorEnv} (extra NAME=VALUE,... for the
  * operator), {@code goodput.bench.creators} (client threads creating jobs, default 16), {@code goodput.bench.report}
- * (markdown file to write; default target/operator-scale/report.md), {@code goodput.bench.command} (shown in it).
+ * (markdown file to write; default target/operator-scale/report.md), {@code goodput.bench.command} (shown in it),
+ * {@code goodput.bench.running} (jobs of the steady-state part, default 200, 0 to skip), {@code goodput.bench.window}
+ * (its measuring window in seconds, default 180), {@code goodput.bench.operatorJar} (another build's quarkus-run.jar).
  */
 class OperatorScaleBench {
     /**
@@ -63,7 +67,8 @@ class OperatorScaleBench {
 
     record Result(int jobs, double p50, double p90, double p99, double max, double mean, double makespan,
             double createSeconds, double coarseP99, long idleRssKb, long peakRssKb, long settledRssKb, long hwmKb,
-            double startup, String reconciles, double operatorCpu, double apiserverCpu, double etcdCpu) {}
+            double startup, String reconciles, double operatorCpu, double apiserverCpu, double etcdCpu,
+            Map<String, Double> writes) {}
 
     @Test
     void scale() throws Exception {
@@ -71,22 +76,32 @@ class OperatorScaleBench {
                 .map(String::strip).mapToInt(Integer::parseInt).toArray();
         String javaOpts = System.getProperty("goodput.bench.javaOpts", CHART_JAVA_OPTS);
         int creators = Integer.getInteger("goodput.bench.creators", 16);
-        Path jar = Repo.root().resolve("operator/target/quarkus-app/quarkus-run.jar");
+        // Another build's operator (an earlier commit's, for before/after) with -Dgoodput.bench.operatorJar.
+        Path jar = Path.of(System.getProperty("goodput.bench.operatorJar",
+                Repo.root().resolve("operator/target/quarkus-app/quarkus-run.jar").toString()));
         assertThat(jar).as("build the app first: mvn -pl api,operator -am package -DskipTests").exists();
         Path out = Files.createDirectories(Path.of("target", "operator-scale").toAbsolutePath());
         Path report = Path.of(System.getProperty("goodput.bench.report", out.resolve("report.md").toString()));
         String load0 = Files.readString(Path.of("/proc/loadavg")).strip();
 
+        int running = Integer.getInteger("goodput.bench.running", 200);
+        int window = Integer.getInteger("goodput.bench.window", 180);
+
         TestApiServer api = TestApiServer.get();
         List<Result> results = new ArrayList<>();
+        RunningResult steady = null;
         try (KubernetesClient client = api.newClient()) {
             for (int n : sizes) {
                 results.add(run(api, client, n, jar, javaOpts, creators, out));
                 System.out.printf("[operator-scale] %s%n", results.get(results.size() - 1));
             }
+            if (running > 0) {
+                steady = running(api, client, running, Duration.ofSeconds(window), jar, javaOpts, out);
+                System.out.printf("[operator-scale] %s%n", steady);
+            }
         }
         String load1 = Files.readString(Path.of("/proc/loadavg")).strip();
-        Files.writeString(report, report(results, javaOpts, creators, load0, load1));
+        Files.writeString(report, report(results, javaOpts, creators, load0, load1) + (steady == null ? "" : steady.markdown()));
         System.out.printf("[operator-scale] report: %s%n", report);
     }
 
@@ -94,40 +109,11 @@ class OperatorScaleBench {
             throws Exception {
         String ns = api.createNamespace(client, "scale-" + n);
         String warm = api.createNamespace(client, "warm-" + n);
-        Path pricing = Files.writeString(out.resolve("pricing.yaml"), """
-                gpu:
-                  nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
-                cpuCoreHour: {onDemand: 0.0316, spot: 0.0095}
-                memoryGiBHour: {onDemand: 0.0042, spot: 0.0013}
-                """);
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(Arrays.asList(javaOpts.split("\\s+")));
-        cmd.add("-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
-        cmd.addAll(List.of("-jar", jar.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(out.resolve("operator-" + n + ".log").toFile());
-        Map<String, String> env = pb.environment();
-        env.put("KUBECONFIG", api.kubeconfig().toString());
-        env.put("KUBERNETES_NAMESPACE", ns); // the lease's namespace, as the pod's namespace in the chart
-        env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", ns + "," + warm);
-        env.put("QUARKUS_OPERATOR_SDK_CONTROLLERS_TRAININGJOB_NAMESPACES", ns + "," + warm);
-        env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
-        env.put("GOODPUT_PRICING_FILE", pricing.toString());
-        env.put("GOODPUT_LEADER_ELECTION_LEASE_NAME", "goodput-bench");
-        for (String kv : System.getProperty("goodput.bench.operatorEnv", "").split(",")) {
-            if (kv.contains("=")) {
-                env.put(kv.substring(0, kv.indexOf('=')).strip(), kv.substring(kv.indexOf('=') + 1).strip());
-            }
-        }
         long start = System.nanoTime();
-        Process operator = pb.start();
+        OperatorProcess op = startOperator(api, String.valueOf(n), List.of(ns, warm), jar, javaOpts, out);
+        Process operator = op.process();
+        int port = op.port();
         try {
-            awaitReady(operator, port, Duration.ofSeconds(120));
             double startup = (System.nanoTime() - start) / 1e9;
             // Warm-up: a running operator has reconciled before (JIT, classes, connections); jobs in another namespace.
             int warmup = Integer.getInteger("goodput.bench.warmup", 200);
@@ -153,6 +139,7 @@ class OperatorScaleBench {
                     TimeUnit.MILLISECONDS);
 
             long[] cpu0 = {cpuTicks(operator.pid()), cpuTicks(descendant("kube-apiserver")), cpuTicks(descendant("etcd"))};
+            Map<String, Double> writes0 = requests(client);
             long t0 = System.nanoTime();
             ExecutorService pool = Executors.newFixedThreadPool(creators);
             List<Future<?>> creates = new ArrayList<>();
@@ -172,6 +159,7 @@ class OperatorScaleBench {
             }
             assertThat(podSeen).as("pods created within 600 s").hasSize(n);
             long[] cpu1 = {cpuTicks(operator.pid()), cpuTicks(descendant("kube-apiserver")), cpuTicks(descendant("etcd"))};
+            Map<String, Double> writes = minus(requests(client), writes0);
             // Settle: every job's status written, then a few quiet seconds.
             while (System.nanoTime() < deadline && client.resources(TrainingJob.class).inNamespace(ns).list().getItems()
                     .stream().anyMatch(j -> j.getStatus() == null || j.getStatus().attempts == null)) {
@@ -210,12 +198,328 @@ class OperatorScaleBench {
             return new Result(n, q(lat, 0.50), q(lat, 0.90), q(lat, 0.99), lat[n - 1],
                     Arrays.stream(lat).average().orElse(0), (lastPod - firstJob) / 1e9, createSeconds, q(coarse, 0.99),
                     idle, peak.get(), settled, hwm, startup, reconciles, (cpu1[0] - cpu0[0]) / 100.0,
-                    (cpu1[1] - cpu0[1]) / 100.0, (cpu1[2] - cpu0[2]) / 100.0);
+                    (cpu1[1] - cpu0[1]) / 100.0, (cpu1[2] - cpu0[2]) / 100.0, writes);
         } finally {
             operator.destroy();
             if (!operator.waitFor(30, TimeUnit.SECONDS)) {
                 operator.destroyForcibly();
             }
+        }
+    }
+
+    /** The packaged operator in a process of its own, watching {@code namespaces}, ready. */
+    record OperatorProcess(Process process, int port) {}
+
+    static OperatorProcess startOperator(TestApiServer api, String tag, List<String> namespaces, Path jar, String javaOpts,
+            Path out) throws Exception {
+        Path pricing = Files.writeString(out.resolve("pricing.yaml"), """
+                gpu:
+                  nvidia-h100-80gb: {onDemand: 6.88, spot: 2.5}
+                cpuCoreHour: {onDemand: 0.0316, spot: 0.0095}
+                memoryGiBHour: {onDemand: 0.0042, spot: 0.0013}
+                """);
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(Arrays.asList(javaOpts.split("\\s+")));
+        cmd.add("-Djava.util.logging.manager=org.jboss.logmanager.LogManager");
+        cmd.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(out.resolve("operator-" + tag + ".log").toFile());
+        Map<String, String> env = pb.environment();
+        env.put("KUBECONFIG", api.kubeconfig().toString());
+        env.put("KUBERNETES_NAMESPACE", namespaces.get(0)); // the lease's namespace, as the pod's namespace in the chart
+        env.put("QUARKUS_OPERATOR_SDK_NAMESPACES", String.join(",", namespaces));
+        env.put("QUARKUS_OPERATOR_SDK_CONTROLLERS_TRAININGJOB_NAMESPACES", String.join(",", namespaces));
+        env.put("QUARKUS_HTTP_PORT", String.valueOf(port));
+        env.put("GOODPUT_PRICING_FILE", pricing.toString());
+        env.put("GOODPUT_LEADER_ELECTION_LEASE_NAME", "goodput-bench");
+        for (String kv : System.getProperty("goodput.bench.operatorEnv", "").split(",")) {
+            if (kv.contains("=")) {
+                env.put(kv.substring(0, kv.indexOf('=')).strip(), kv.substring(kv.indexOf('=') + 1).strip());
+            }
+        }
+        Process operator = pb.start();
+        try {
+            awaitReady(operator, port, Duration.ofSeconds(120));
+        } catch (Throwable e) {
+            operator.destroyForcibly();
+            throw e;
+        }
+        return new OperatorProcess(operator, port);
+    }
+
+    /**
+     * Steady state of {@code m} running jobs, measured over {@code window}.
+     *
+     * @param statusWrites       the apiserver's count of requests to trainingjobs/status in the window, by verb
+     * @param modifiedPerJob     MODIFIED watch events of the jobs in the window (any change of the object): min, median, max
+     * @param progressAnswers    /progress answers the fake trainers gave in the window
+     */
+    record RunningResult(int jobs, double windowSeconds, Map<String, Double> statusWrites, double writesPerJobMinute,
+            int[] modifiedPerJob, double reconciles, long progressAnswers, double operatorCpu, double apiserverCpu,
+            double etcdCpu, long rssKb, String progressInterval, String statusInterval) {
+        String markdown() {
+            double total = statusWrites.values().stream().mapToDouble(Double::doubleValue).sum();
+            return String.format(Locale.ROOT, """
+
+                    ## %d running jobs, steady state
+
+                    Each job's pod was made Running by the bench (status subresource: phase Running, PodScheduled,
+                    the trainer container running, a pod IP of its own on loopback, 127.1.x.y) and answered by a fake
+                    trainer endpoint (`FakeTrainerEndpoints` in the bench: one HTTP listener per pod IP on port %d,
+                    a report in the trainer's phase Running whose step, loss, samples and lastStepAt move with every
+                    answer). No kubelet and no real trainer: this measures the operator and the apiserver only.
+                    After every job showed phase Running and one minute more, the bench measured for %.0f s
+                    (progress polled every %s, status interval %s):
+
+                    | what | value |
+                    |---|---|
+                    | status writes (apiserver `apiserver_request_total`, trainingjobs/status) | %.0f (%s) |
+                    | status writes per job per minute | **%.2f** |
+                    | MODIFIED watch events per job: min / median / max | %d / %d / %d |
+                    | reconciles (JOSDK `operator_sdk_reconciliations_started_total`) per job per minute | %.2f |
+                    | /progress answers served | %d (%.1f per s) |
+                    | CPU s: operator / apiserver / etcd | %.1f / %.1f / %.1f (%.1f %% / %.1f %% / %.1f %% of one core) |
+                    | operator RSS at the end | %.0f MB |
+                    """, jobs, dev.goodput.operator.reconcile.JobResources.METRICS_PORT, windowSeconds, progressInterval,
+                    statusInterval, total, statusWrites, writesPerJobMinute, modifiedPerJob[0], modifiedPerJob[1],
+                    modifiedPerJob[2], reconciles / jobs / (windowSeconds / 60), progressAnswers,
+                    progressAnswers / windowSeconds, operatorCpu, apiserverCpu, etcdCpu, 100 * operatorCpu / windowSeconds,
+                    100 * apiserverCpu / windowSeconds, 100 * etcdCpu / windowSeconds, rssKb / 1024.0);
+        }
+    }
+
+    RunningResult running(TestApiServer api, KubernetesClient client, int m, Duration window, Path jar, String javaOpts,
+            Path out) throws Exception {
+        String ns = api.createNamespace(client, "running-" + m);
+        List<String> ips = new ArrayList<>();
+        for (int i = 0; i < m; i++) {
+            ips.add("127.1." + (i / 250) + "." + (i % 250 + 1));
+        }
+        try (FakeTrainerEndpoints trainers = new FakeTrainerEndpoints(ips, dev.goodput.operator.reconcile.JobResources.METRICS_PORT)) {
+            OperatorProcess op = startOperator(api, "running-" + m, List.of(ns), jar, javaOpts, out);
+            try {
+                for (int i = 0; i < m; i++) {
+                    client.resources(TrainingJob.class).inNamespace(ns)
+                            .resource(Serialization.unmarshal(manifest(String.format(Locale.ROOT, "run-%04d", i)), TrainingJob.class))
+                            .create();
+                }
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+                while (client.pods().inNamespace(ns).list().getItems().size() < m && System.nanoTime() < deadline) {
+                    Thread.sleep(200);
+                }
+                List<Pod> pods = client.pods().inNamespace(ns).list().getItems();
+                assertThat(pods).as("pods created within 300 s").hasSize(m);
+                for (Pod pod : pods) {
+                    int i = Integer.parseInt(pod.getMetadata().getLabels().get(Labels.JOB).substring("run-".length()));
+                    markRunning(client, ns, pod.getMetadata().getName(), ips.get(i));
+                }
+                while (System.nanoTime() < deadline && client.resources(TrainingJob.class).inNamespace(ns).list().getItems()
+                        .stream().anyMatch(j -> j.getStatus() == null || j.getStatus().phase != JobPhase.Running
+                                || j.getStatus().progress == null)) {
+                    Thread.sleep(500);
+                }
+                assertThat(client.resources(TrainingJob.class).inNamespace(ns).list().getItems())
+                        .as("every job Running with progress").allMatch(j -> j.getStatus() != null
+                                && j.getStatus().phase == JobPhase.Running && j.getStatus().progress != null);
+                Thread.sleep(60_000); // past the first telemetry writes: steady state
+
+                Map<String, AtomicLong> modified = new ConcurrentHashMap<>();
+                SharedIndexInformer<TrainingJob> watch = client.resources(TrainingJob.class).inNamespace(ns)
+                        .inform(new ResourceEventHandler<>() {
+                            @Override
+                            public void onAdd(TrainingJob o) {}
+
+                            @Override
+                            public void onUpdate(TrainingJob a, TrainingJob b) {
+                                if (!a.getMetadata().getResourceVersion().equals(b.getMetadata().getResourceVersion())) {
+                                    modified.computeIfAbsent(b.getMetadata().getName(), k -> new AtomicLong()).incrementAndGet();
+                                }
+                            }
+
+                            @Override
+                            public void onDelete(TrainingJob o, boolean unknown) {}
+                        });
+                Thread.sleep(1000); // the informer's initial list is not counted
+                modified.clear();
+                Map<String, Double> writes0 = statusRequests(client);
+                double reconciles0 = reconcilesStarted(op.port());
+                long answers0 = trainers.answers();
+                long[] cpu0 = {cpuTicks(op.process().pid()), cpuTicks(descendant("kube-apiserver")), cpuTicks(descendant("etcd"))};
+                long t0 = System.nanoTime();
+                Thread.sleep(window.toMillis());
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                long[] cpu1 = {cpuTicks(op.process().pid()), cpuTicks(descendant("kube-apiserver")), cpuTicks(descendant("etcd"))};
+                Map<String, Double> writes1 = statusRequests(client);
+                double reconciles1 = reconcilesStarted(op.port());
+                long answers1 = trainers.answers();
+                watch.close();
+                Map<String, Double> delta = new java.util.TreeMap<>();
+                writes1.forEach((verb, v) -> {
+                    double d = v - writes0.getOrDefault(verb, 0.0);
+                    if (d > 0) {
+                        delta.put(verb, d);
+                    }
+                });
+                double total = delta.values().stream().mapToDouble(Double::doubleValue).sum();
+                long[] perJob = new long[m];
+                for (int i = 0; i < m; i++) {
+                    AtomicLong c = modified.get(String.format(Locale.ROOT, "run-%04d", i));
+                    perJob[i] = c == null ? 0 : c.get();
+                }
+                Arrays.sort(perJob);
+                return new RunningResult(m, seconds, delta, total / m / (seconds / 60),
+                        new int[] {(int) perJob[0], (int) perJob[m / 2], (int) perJob[m - 1]}, reconciles1 - reconciles0,
+                        answers1 - answers0, (cpu1[0] - cpu0[0]) / 100.0, (cpu1[1] - cpu0[1]) / 100.0,
+                        (cpu1[2] - cpu0[2]) / 100.0, rssKb(op.process().pid(), "VmRSS"),
+                        operatorEnv("GOODPUT_PROGRESS_INTERVAL", "5s"), operatorEnv("GOODPUT_STATUS_INTERVAL", "60s"));
+            } finally {
+                op.process().destroy();
+                if (!op.process().waitFor(30, TimeUnit.SECONDS)) {
+                    op.process().destroyForcibly();
+                }
+            }
+        }
+    }
+
+    /** A setting the bench passed to the operator (goodput.bench.operatorEnv), or the operator's default. */
+    static String operatorEnv(String name, String otherwise) {
+        for (String kv : System.getProperty("goodput.bench.operatorEnv", "").split(",")) {
+            if (kv.strip().startsWith(name + "=")) {
+                return kv.substring(kv.indexOf('=') + 1).strip();
+            }
+        }
+        return otherwise;
+    }
+
+    /** What a kubelet would write for a pod whose trainer container runs, with {@code ip} as the pod's IP. */
+    static void markRunning(KubernetesClient client, String ns, String name, String ip) {
+        String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        client.pods().inNamespace(ns).withName(name).editStatus(p -> {
+            var conditions = List.of("PodScheduled", "Initialized", "ContainersReady", "Ready").stream()
+                    .map(t -> new io.fabric8.kubernetes.api.model.PodConditionBuilder().withType(t).withStatus("True")
+                            .withLastTransitionTime(now).build()).toList();
+            p.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withPodIP(ip)
+                    .withPodIPs(new io.fabric8.kubernetes.api.model.PodIP(ip)).withHostIP("127.0.0.1").withStartTime(now)
+                    .withConditions(conditions)
+                    .withContainerStatuses(new io.fabric8.kubernetes.api.model.ContainerStatusBuilder().withName("trainer")
+                            .withImage(p.getSpec().getContainers().get(0).getImage()).withImageID("").withReady(true)
+                            .withStarted(true).withRestartCount(0).withNewState().withNewRunning().withStartedAt(now)
+                            .endRunning().endState().build())
+                    .build());
+            return p;
+        });
+    }
+
+    /** The apiserver's request counts for trainingjobs/status, by verb, from its /metrics. */
+    static Map<String, Double> statusRequests(KubernetesClient client) {
+        Map<String, Double> byVerb = new java.util.TreeMap<>();
+        requests(client).forEach((k, v) -> {
+            if (k.startsWith("trainingjobs/status ")) {
+                byVerb.merge(k.substring(k.indexOf(' ') + 1), v, Double::sum);
+            }
+        });
+        return byVerb;
+    }
+
+    /** The apiserver's count of write requests (every verb but get, list, watch), as "resource[/subresource] VERB". */
+    static Map<String, Double> requests(KubernetesClient client) {
+        Map<String, Double> counts = new java.util.TreeMap<>();
+        client.raw("/metrics").lines().filter(l -> l.startsWith("apiserver_request_total{")).forEach(l -> {
+            String verb = label(l, "verb");
+            if (verb == null || Set.of("GET", "LIST", "WATCH").contains(verb)) {
+                return;
+            }
+            String resource = label(l, "resource");
+            String sub = label(l, "subresource");
+            String key = resource + (sub == null || sub.isEmpty() ? "" : "/" + sub) + " " + verb;
+            counts.merge(key, Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)), Double::sum);
+        });
+        return counts;
+    }
+
+    static String label(String line, String name) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("[{,]" + name + "=\"([^\"]*)\"").matcher(line);
+        return m.find() ? m.group(1) : null;
+    }
+
+    static Map<String, Double> minus(Map<String, Double> after, Map<String, Double> before) {
+        Map<String, Double> d = new java.util.TreeMap<>();
+        after.forEach((k, v) -> {
+            double x = v - before.getOrDefault(k, 0.0);
+            if (x > 0) {
+                d.put(k, x);
+            }
+        });
+        return d;
+    }
+
+    static double reconcilesStarted(int port) throws Exception {
+        String text = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return text.lines().filter(l -> l.startsWith("operator_sdk_reconciliations_started_total{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    /**
+     * A fake stand-in for the trainers of running pods, for the load test only: one HTTP listener per pod IP (on
+     * loopback) answering {@code GET /progress} with a report of the trainer's Running phase whose step, loss, samples
+     * and lastStepAt move with every answer, as a training trainer's do.
+     */
+    static final class FakeTrainerEndpoints implements AutoCloseable {
+        private final List<com.sun.net.httpserver.HttpServer> servers = new ArrayList<>();
+        private final ExecutorService executor = Executors.newFixedThreadPool(4);
+        private final AtomicLong answers = new AtomicLong();
+        private final long started = System.nanoTime();
+        private final com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+
+        FakeTrainerEndpoints(List<String> ips, int port) throws IOException {
+            for (String ip : ips) {
+                var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(ip, port), 16);
+                server.setExecutor(executor);
+                server.createContext("/progress", exchange -> {
+                    byte[] body = json.writeValueAsBytes(report());
+                    exchange.getResponseHeaders().add("Content-Type", "application/json");
+                    exchange.sendResponseHeaders(200, body.length);
+                    try (var os = exchange.getResponseBody()) {
+                        os.write(body);
+                    }
+                    answers.incrementAndGet();
+                });
+                server.start();
+                servers.add(server);
+            }
+        }
+
+        private dev.goodput.api.status.TrainerReport report() {
+            double seconds = (System.nanoTime() - started) / 1e9;
+            var r = new dev.goodput.api.status.TrainerReport();
+            r.phase = dev.goodput.api.status.TrainerPhase.Running;
+            r.attempt = 1;
+            r.progress = new dev.goodput.api.status.Progress();
+            r.progress.step = (long) (seconds * 10);
+            r.progress.totalSteps = 1_000_000L;
+            r.progress.samples = r.progress.step * 128;
+            r.progress.samplesPerSecond = 1280.0;
+            r.progress.loss = 1.0 / (1 + seconds);
+            r.progress.lastStepAt = Instant.now().toString();
+            r.trainingSeconds = seconds;
+            r.startupSeconds = 3.0;
+            return r;
+        }
+
+        long answers() {
+            return answers.get();
+        }
+
+        @Override
+        public void close() {
+            servers.forEach(s -> s.stop(0));
+            executor.shutdownNow();
         }
     }
 
@@ -327,7 +631,8 @@ class OperatorScaleBench {
         sb.append("Machine: ").append(Runtime.getRuntime().availableProcessors()).append(" CPUs (").append(cpu)
                 .append("), shared by etcd, kube-apiserver, the operator and the bench client; load average before ")
                 .append(load0).append(", after ").append(load1).append(".\n\n");
-        sb.append("Operator: `operator/target/quarkus-app/quarkus-run.jar` as its own process, `").append(javaOpts)
+        sb.append("Operator: `").append(System.getProperty("goodput.bench.operatorJar", "operator/target/quarkus-app/quarkus-run.jar"))
+                .append("` as its own process, `").append(javaOpts)
                 .append("`").append(System.getProperty("goodput.bench.operatorEnv", "").isBlank() ? ""
                         : ", env `" + System.getProperty("goodput.bench.operatorEnv") + "`")
                 .append("; jobs created by ").append(creators).append(" client threads.\n\n");
@@ -344,7 +649,18 @@ class OperatorScaleBench {
         sb.append("\nEach run: a fresh operator process watching the measured namespace and a warm-up one, where ")
                 .append(Integer.getInteger("goodput.bench.warmup", 200)).append(" jobs were reconciled first; RSS idle is after ")
                 .append("the warm-up. Latency: a pod's ADDED watch event minus its job's, both received by the bench.\n");
-        sb.append("\nJOSDK reconciliations (warm-up included): ");
+        sb.append("\nWhere the time goes: the apiserver's write requests from the first create until the last pod existed"
+                + " (its `apiserver_request_total`, every verb but GET, LIST and WATCH), per job, and the apiserver's CPU"
+                + " per write:\n");
+        for (Result r : results) {
+            double total = r.writes().values().stream().mapToDouble(Double::doubleValue).sum();
+            sb.append(String.format(Locale.ROOT, "\n- %d jobs: %.0f writes, %.2f per job, %.2f ms apiserver CPU per write, %.0f writes/s over the"
+                    + " makespan:", r.jobs(), total, total / r.jobs(), 1000 * r.apiserverCpu() / Math.max(1, total),
+                    total / Math.max(0.001, r.makespan())));
+            r.writes().forEach((k, v) -> sb.append(String.format(Locale.ROOT, " `%s` %.2f,", k, v / r.jobs())));
+            sb.setLength(sb.length() - 1);
+        }
+        sb.append("\n\nJOSDK reconciliations (warm-up included): ");
         results.forEach(r -> sb.append("\n- ").append(r.jobs()).append(" jobs: ").append(r.reconciles()));
         sb.append("\n");
         return sb.toString();
