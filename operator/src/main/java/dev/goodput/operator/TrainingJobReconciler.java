@@ -44,7 +44,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -55,10 +54,9 @@ import static dev.goodput.operator.reconcile.Durations.sooner;
  * <b>observe</b> ({@link JobObserver}: the current attempt's pod from the informer cache, the trainer's
  * {@code /progress} from {@link ProgressPoller}'s cache), <b>validate</b> ({@link JobValidator}: what the CRD cannot
  * check), <b>decide</b> ({@link AttemptStateMachine}, a pure function of status, observation, spec and time),
- * <b>act</b> (stop or start a pod with {@link TrainerPods}, the ConfigMap, claim and Service with
- * {@link JobDependents}, the attempt's record with {@link AttemptHistory}), <b>record</b> ({@link StatusAggregator}
- * alone writes phase and conditions and picks the events, {@link EventRecorder} records them, {@link StatusWriter}
- * adds cost and metrics and writes status).
+ * <b>act</b> (stop or start a pod with {@link TrainerPods}, the ConfigMap and claim with {@link JobDependents}, the
+ * attempt's record with {@link AttemptHistory}), <b>record</b> ({@link StatusAggregator} alone writes phase and
+ * conditions and picks the events, {@link EventRecorder} records them, {@link StatusWriter} writes status).
  *
  * <p>Before deciding anything, the pods whose outcome the persisted status already records lose their pod-tracking
  * finalizer ({@link PodFinalizers}). Around the attempts: {@link TuningCacheSharer} shares a tuned micro-batch with
@@ -66,9 +64,9 @@ import static dev.goodput.operator.reconcile.Durations.sooner;
  * {@code spec.managedBy} naming another controller keeps the operator away ({@link ManagedByFilter}). Deleting a job
  * ({@link #cleanup}) first stops its running pods gracefully and waits for them, so their last checkpoint is written.
  *
- * <p>Cost (docs/cost.md): {@link AttemptHistory} prices, fills and closes each attempt's record in
- * {@code status.attemptHistory}; {@link StatusWriter} recomputes cost and goodput from it ({@link CostLedger}) and sets
- * the job's series on /q/metrics, which deleting the job removes.
+ * <p>Cost (docs/cost.md): {@link AttemptHistory} prices, fills, closes and folds each attempt's record in
+ * {@code status.attemptHistory}; {@link StatusWriter} recomputes cost and goodput from it ({@link CostLedger}) and hands
+ * it to the job's series on /q/metrics, which compute them again when scraped and go when the job is deleted.
  */
 @ControllerConfiguration(name = TrainingJobReconciler.NAME, informer = @Informer(genericFilter = ManagedByFilter.class,
         itemStore = TrainingJobReconciler.JobStore.class))
@@ -141,7 +139,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         KubernetesClient client = context.getClient();
         TrainingJobStatus before = job.getStatus() == null ? new TrainingJobStatus() : job.getStatus();
         TrainingJobStatus status = JSON.convertValue(before, TrainingJobStatus.class);
-        long generation = Objects.requireNonNullElse(job.getMetadata().getGeneration(), 0L);
+        long generation = job.getMetadata().getGeneration() == null ? 0 : job.getMetadata().getGeneration();
 
         // observe: the job's pods and the trainer's latest report, from the informers' caches
         Collection<Pod> jobPods = context.getSecondaryResources(Pod.class);
@@ -221,9 +219,9 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
 
     /**
      * Deleting a TrainingJob: its running pods are stopped gracefully (SIGTERM, then the pod's grace period, in which
-     * the trainer writes its last checkpoint) and waited for; then their finalizers are released and the job goes.
-     * What it owns (ConfigMap, Service, the claim the operator created, the finished pods) the garbage collector
-     * deletes after it, through the owner references; a claim named in the spec stays.
+     * the trainer writes its last checkpoint) and waited for; then their finalizers are released and the job goes. What
+     * it owns (ConfigMap, the claim the operator created, finished pods) the garbage collector deletes through the
+     * owner references; a claim named in the spec stays.
      */
     @Override
     public DeleteControl cleanup(TrainingJob job, Context<TrainingJob> context) {
@@ -246,8 +244,6 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
     }
 
     private void untrack(TrainingJob job) {
-        if (progress != null) {
-            progress.untrack(ResourceID.fromResource(job));
-        }
+        if (progress != null) progress.untrack(ResourceID.fromResource(job));
     }
 }

@@ -40,6 +40,11 @@ public class StatusWriter {
     private final OperatorMetrics metrics;
     /** Status fields that move with every /progress poll or with the clock. */
     static final java.util.Set<String> TELEMETRY = java.util.Set.of("progress", "cost", "gpuSeconds", "accounting");
+    /**
+     * Fields of an attempt record that move with the steps too (the last step done, the time blocked by saves); a new
+     * checkpoint, an outcome or a pod time is a meaningful change of the record.
+     */
+    static final java.util.Set<String> RECORD_TELEMETRY = java.util.Set.of("endStep", "checkpointSeconds");
 
     /** What a reconcile changed in status. */
     enum Change { NONE, TELEMETRY, MEANINGFUL }
@@ -115,7 +120,7 @@ public class StatusWriter {
 
     /**
      * NONE when equal (without {@code billing}, status.accounting alone, wall time passing, does not count), TELEMETRY
-     * when only {@link #TELEMETRY} fields differ, else MEANINGFUL.
+     * when only {@link #TELEMETRY} fields and the attempt records' {@link #RECORD_TELEMETRY} differ, else MEANINGFUL.
      */
     static Change change(TrainingJobStatus before, TrainingJobStatus after, boolean billing) {
         ObjectNode a = JSON.valueToTree(before);
@@ -129,6 +134,11 @@ public class StatusWriter {
         }
         a.remove(TELEMETRY);
         b.remove(TELEMETRY);
+        for (ObjectNode status : java.util.List.of(a, b)) {
+            if (status.get("attemptHistory") instanceof com.fasterxml.jackson.databind.node.ArrayNode records) {
+                records.forEach(r -> ((ObjectNode) r).remove(RECORD_TELEMETRY));
+            }
+        }
         return a.equals(b) ? Change.TELEMETRY : Change.MEANINGFUL;
     }
 

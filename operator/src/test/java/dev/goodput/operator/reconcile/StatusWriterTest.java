@@ -64,6 +64,16 @@ class StatusWriterTest {
         after.cost = 0.5;
         after.gpuSeconds = 30.0;
         assertThat(StatusWriter.change(before, after, true)).isEqualTo(StatusWriter.Change.TELEMETRY);
+        // The running attempt's record follows the steps too: telemetry as well (before: a write on every poll).
+        before.attemptHistory = new java.util.ArrayList<>(java.util.List.of(new dev.goodput.api.status.AttemptRecord()));
+        before.attemptHistory.get(0).endStep = 100L;
+        after.attemptHistory = new java.util.ArrayList<>(java.util.List.of(new dev.goodput.api.status.AttemptRecord()));
+        after.attemptHistory.get(0).endStep = 200L;
+        after.attemptHistory.get(0).checkpointSeconds = 1.5;
+        assertThat(StatusWriter.change(before, after, true)).as("steps in the record").isEqualTo(StatusWriter.Change.TELEMETRY);
+        after.attemptHistory.get(0).checkpointStep = 200L;
+        assertThat(StatusWriter.change(before, after, true)).as("a checkpoint in the record").isEqualTo(StatusWriter.Change.MEANINGFUL);
+        after.attemptHistory.get(0).checkpointStep = null;
         after.lastCheckpoint = new dev.goodput.api.status.CheckpointRef();
         assertThat(StatusWriter.change(before, after, true)).as("a checkpoint").isEqualTo(StatusWriter.Change.MEANINGFUL);
         after.lastCheckpoint = null;
