@@ -114,6 +114,6 @@ class ManifestReaderTest {
     @Test
     void aJobWithoutAnyBudgetIsRefused() {
         assertThatThrownBy(() -> ManifestReader.parse(GOOD.replace("    epochs: 2\n", ""), "b.yaml"))
-                .hasMessageContaining("spec.training: no budget");
+                .hasMessageContaining("spec: no budget: set spec.training.epochs, spec.training.maxSteps");
     }
 }

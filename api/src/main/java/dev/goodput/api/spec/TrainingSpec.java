@@ -67,8 +67,8 @@ public class TrainingSpec {
     @JsonPropertyDescription("fp16 only: the first dynamic loss scale (default 65536); it halves on overflow and doubles after 2000 good steps.")
     public Double initialLossScale;
 
-    @Min(0)
-    @JsonPropertyDescription("Clip the global gradient L2 norm to this value; absent = no clipping.")
+    @Min(value = 0, inclusive = false)
+    @JsonPropertyDescription("Clip the global gradient L2 norm to this value (> 0); absent = no clipping.")
     public Double gradientClipNorm;
 
     @JsonPropertyDescription("Seed for initialisation, data order and augmentation.")
@@ -93,18 +93,18 @@ public class TrainingSpec {
         public Double weightDecay;
 
         @Min(0)
-        @Max(1)
+        @Max(value = 1, inclusive = false) // 1 divides Adam's bias correction by zero
         public Double beta1;
 
         @Min(0)
-        @Max(1)
+        @Max(value = 1, inclusive = false)
         public Double beta2;
 
         @Min(0)
         public Double eps;
 
         @Min(0)
-        @Max(1)
+        @Max(value = 1, inclusive = false) // 1 never forgets a gradient
         @JsonPropertyDescription("SGD momentum.")
         public Double momentum;
 

@@ -1,0 +1,194 @@
+package dev.goodput.operator.crd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.goodput.api.ManifestException;
+import dev.goodput.api.ManifestReader;
+import dev.goodput.operator.harness.RealApiServer;
+import dev.goodput.operator.harness.TestApiServer;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.StatusCause;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One corpus of bad manifests, judged by both sides: the real kube-apiserver with the checked-in CRD (schema and CEL
+ * rules, server-side dry run, so nothing is stored) and the trainer's own reading of a local manifest
+ * ({@link ManifestReader#parse}, what {@code trainer run job.yaml} does before it touches data). Each must refuse
+ * it, naming the same field. A case the apiserver refuses and the trainer accepts (or the other way round) is the
+ * drift this test exists to catch: the same YAML must get the same answer on a laptop and on a cluster.
+ */
+@ExtendWith(RealApiServer.class)
+class BadManifestCorpusTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static String ns;
+
+    static final String VALID = """
+            apiVersion: goodput.dev/v1alpha1
+            kind: TrainingJob
+            metadata:
+              name: corpus
+            spec:
+              model: {architecture: cnn, width: 16}
+              data: {format: idx, trainLimit: 512}
+              training:
+                epochs: 1
+                globalBatchSize: 128
+                batchSize: auto
+                optimizer: {name: adamw, lr: 0.001}
+                schedule: {name: cosine, warmupSteps: 10}
+              target: {metric: accuracy, value: 0.8}
+              checkpoint: {keep: 2, interval: 5m}
+              resources: {cpu: "1", memory: 2Gi}
+            """;
+
+    @BeforeAll
+    static void namespace(TestApiServer api, KubernetesClient client) {
+        ns = api.createNamespace(client, "corpus");
+    }
+
+    /**
+     * A bad manifest: the valid one with {@code path} set to {@code value} (null removes it) and {@code alsoRemoved}
+     * removed; {@code field} is what both sides must name.
+     */
+    record Bad(String what, String path, Object value, String field, String alsoRemoved) {
+        Bad(String what, String path, Object value) {
+            this(what, path, value, path, null);
+        }
+
+        ObjectNode apply(ObjectNode manifest) {
+            set(manifest, path, value);
+            if (alsoRemoved != null) {
+                set(manifest, alsoRemoved, null);
+            }
+            return manifest;
+        }
+
+        static void set(ObjectNode manifest, String path, Object value) {
+            String[] parts = path.split("\\.");
+            ObjectNode node = manifest;
+            for (int i = 0; i < parts.length - 1; i++) {
+                node = node.has(parts[i]) ? (ObjectNode) node.get(parts[i]) : node.putObject(parts[i]);
+            }
+            if (value == null) {
+                node.remove(parts[parts.length - 1]);
+            } else {
+                node.set(parts[parts.length - 1], JSON.valueToTree(value));
+            }
+        }
+
+        @Override
+        public String toString() {
+            return what;
+        }
+    }
+
+    static Stream<Bad> corpus() {
+        return Stream.of(
+                new Bad("an unknown model", "spec.model.architecture", "vgg16"),
+                new Bad("width 0", "spec.model.width", 0),
+                new Bad("width past 1024", "spec.model.width", 2048),
+                new Bad("dropout past 0.9", "spec.model.dropout", 0.95),
+                new Bad("negative dropout", "spec.model.dropout", -0.1),
+                new Bad("an unknown data format", "spec.data.format", "parquet"),
+                new Bad("trainLimit 0", "spec.data.trainLimit", 0),
+                new Bad("negative loader workers", "spec.data.loader.workers", -1),
+                new Bad("globalBatchSize 0", "spec.training.globalBatchSize", 0),
+                new Bad("a batchSize that is no number", "spec.training.batchSize", "12x"),
+                new Bad("a batchSize that does not divide the global batch", "spec.training.batchSize", "48"),
+                new Bad("epochs 0", "spec.training.epochs", 0),
+                new Bad("maxSteps 0", "spec.training.maxSteps", 0),
+                new Bad("a duration in words", "spec.training.maxDuration", "10 minutes"),
+                new Bad("a memory budget in words", "spec.training.memoryBudget", "lots"),
+                new Bad("batchMargin past 0.5", "spec.training.batchMargin", 0.7),
+                new Bad("referenceBatchSize 0", "spec.training.referenceBatchSize", 0),
+                new Bad("an unknown optimizer", "spec.training.optimizer.name", "lamb"),
+                new Bad("learning rate 0", "spec.training.optimizer.lr", 0),
+                new Bad("a negative learning rate", "spec.training.optimizer.lr", -0.1),
+                new Bad("negative weight decay", "spec.training.optimizer.weightDecay", -1),
+                new Bad("beta1 of 1 (Adam divides by zero)", "spec.training.optimizer.beta1", 1.0),
+                new Bad("beta2 past 1", "spec.training.optimizer.beta2", 1.5),
+                new Bad("momentum of 1", "spec.training.optimizer.momentum", 1.0),
+                new Bad("negative eps", "spec.training.optimizer.eps", -1e-8),
+                new Bad("an unknown schedule", "spec.training.schedule.name", "step"),
+                new Bad("negative warmup", "spec.training.schedule.warmupSteps", -5),
+                new Bad("minLrRatio past 1", "spec.training.schedule.minLrRatio", 1.5),
+                new Bad("bf16, which DJL cannot map", "spec.training.precision", "bf16"),
+                new Bad("an unknown precision", "spec.training.precision", "int8"),
+                new Bad("gradient clipping at 0", "spec.training.gradientClipNorm", 0),
+                new Bad("a loss scale below 1", "spec.training.initialLossScale", 0.5),
+                new Bad("0 threads", "spec.training.threads", 0),
+                new Bad("512 threads", "spec.training.threads", 512),
+                new Bad("an unknown target metric", "spec.target.metric", "f1"),
+                new Bad("an accuracy target past 1", "spec.target.value", 1.5),
+                new Bad("negative patience", "spec.target.patience", -1),
+                new Bad("evaluating every 0 steps", "spec.target.evalEverySteps", 0),
+                new Bad("keeping no checkpoint", "spec.checkpoint.keep", 0),
+                new Bad("keeping 101 checkpoints", "spec.checkpoint.keep", 101),
+                new Bad("a checkpoint interval in words", "spec.checkpoint.interval", "often"),
+                new Bad("a grace period of 0 s", "spec.checkpoint.gracePeriodSeconds", 0),
+                new Bad("17 GPUs", "spec.resources.gpus", 17),
+                new Bad("-1 GPUs", "spec.resources.gpus", -1),
+                new Bad("a memory request in words", "spec.resources.memory", "two gigs"),
+                new Bad("a stall timeout in words", "spec.stall.timeout", "soon"),
+                new Bad("a negative backoffLimit", "spec.backoffLimit", -1),
+                new Bad("a negative price", "spec.cost.pricePerHour", -2),
+                new Bad("a name that climbs out of the checkpoint folder", "metadata.name", "../escape"),
+                new Bad("a name in upper case", "metadata.name", "Fashion_MNIST"),
+                new Bad("no budget at all", "spec.training.epochs", null, "spec", "spec.target"));
+    }
+
+    @Test
+    void theCorpusIsLargeAndTheValidManifestIsAcceptedByBoth(KubernetesClient client) {
+        assertThat(corpus().count()).isGreaterThanOrEqualTo(30);
+        ObjectNode valid = yaml(VALID);
+        assertThat(catchThrowable(() -> dryRunCreate(client, valid))).as("the apiserver accepts the base").isNull();
+        assertThat(catchThrowable(() -> ManifestReader.parse(VALID, "corpus.yaml"))).as("the trainer accepts it").isNull();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("corpus")
+    void bothSidesRefuseItNamingTheSameField(Bad bad, KubernetesClient client) throws Exception {
+        ObjectNode manifest = bad.apply(yaml(VALID));
+        String text = JSON.writeValueAsString(manifest);
+
+        Throwable server = catchThrowable(() -> dryRunCreate(client, manifest));
+        assertThat(server).as("the apiserver refuses %s", text).isInstanceOf(KubernetesClientException.class);
+        KubernetesClientException e = (KubernetesClientException) server;
+        assertThat(e.getCode()).as("%s", e.getMessage()).isEqualTo(422);
+        List<String> serverFields = e.getStatus().getDetails().getCauses().stream().map(StatusCause::getField).toList();
+        assertThat(serverFields).as("the apiserver's fields: %s", e.getMessage()).contains(bad.field());
+
+        Throwable local = catchThrowable(() -> ManifestReader.parse(text, "job.yaml"));
+        assertThat(local).as("the trainer refuses %s", text).isInstanceOf(ManifestException.class);
+        List<String> localFields = ((ManifestException) local).problems().stream()
+                .map(p -> p.contains(":") ? p.substring(0, p.indexOf(':')) : p).toList();
+        assertThat(localFields).as("the trainer's fields: %s", ((ManifestException) local).problems()).contains(bad.field());
+    }
+
+    static void dryRunCreate(KubernetesClient client, ObjectNode manifest) {
+        GenericKubernetesResource raw = Serialization.unmarshal(manifest.toString(), GenericKubernetesResource.class);
+        client.genericKubernetesResources("goodput.dev/v1alpha1", "TrainingJob").inNamespace(ns).resource(raw)
+                .dryRun().create();
+    }
+
+    static ObjectNode yaml(String text) {
+        try {
+            return (ObjectNode) ManifestReader.yaml().readTree(text);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
