@@ -139,6 +139,7 @@ public final class TrainerRun {
             // The files are there but reading them failed: possibly transient (a network volume), so retried.
             throw new IllegalStateException("cannot read the data at spec.data.path " + spec.data.path + ": " + e.getMessage(), e);
         }
+        preflight(() -> TrainingPlan.checkHorizon(spec, data.train().size()));
         out.printf(Locale.ROOT, "data: %d train / %d test examples of %dx%dx%d, %d classes (%.1fs)%n",
                 data.train().size(), data.test().size(), data.train().channels(), data.train().height(),
                 data.train().width(), data.train().classes(), (System.nanoTime() - loadStart) / 1e9);

@@ -31,6 +31,31 @@ public record TrainingPlan(
     /** Default warmup: 3 % of the run, at most 500 steps (enough for Adam's moments to settle). */
     static final double WARMUP_SHARE = 0.03;
 
+    /**
+     * Pre-flight, before any tuning: an explicit warmup that is not shorter than the run the spec plans (its epochs and
+     * maxSteps over the data at the spec's global batch) would never reach the peak learning rate, so the whole run
+     * would train at a fraction of it. Refused, naming the field and the run's length; a run with only a time budget or
+     * a target has no planned length and is not checked.
+     */
+    public static void checkHorizon(TrainingJobSpec spec, int trainExamples) {
+        TrainingSpec t = spec.training;
+        if (t.schedule == null || t.schedule.warmupSteps == null || t.globalBatchSize == null) {
+            return;
+        }
+        long perEpoch = Math.max(1, trainExamples / t.globalBatchSize);
+        Long total = t.epochs == null ? null : t.epochs * perEpoch;
+        if (t.maxSteps != null) total = total == null ? t.maxSteps : Math.min(total, t.maxSteps);
+        if (total != null && t.schedule.warmupSteps >= total) {
+            String run = (t.epochs != null ? t.epochs + " epoch(s) of " + perEpoch + " steps (" + trainExamples
+                    + " examples at globalBatchSize " + t.globalBatchSize + ")" : "") + (t.epochs != null && t.maxSteps != null
+                    ? ", at most " : "") + (t.maxSteps != null ? "maxSteps " + t.maxSteps : "");
+            throw new IllegalArgumentException("spec.training.schedule.warmupSteps: " + t.schedule.warmupSteps
+                    + " warmup steps in a run of " + total + " steps (" + run + "): the learning rate would never reach"
+                    + " its peak; set warmupSteps below " + total + ", or leave it out (default: "
+                    + Math.round(WARMUP_SHARE * 100) + " % of the run, at most 500 steps)");
+        }
+    }
+
     public static TrainingPlan resolve(TrainingJobSpec spec, int trainExamples, BatchChoice batch, int cpus) {
         TrainingSpec t = spec.training;
         int global = batch.micro() * batch.accumulation();

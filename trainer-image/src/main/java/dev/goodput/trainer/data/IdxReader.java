@@ -15,6 +15,16 @@ public final class IdxReader {
 
     private IdxReader() {}
 
+    /** Whether {@code dir} has the IDX file {@code name} under any of the names {@link #read} accepts. */
+    static boolean present(Path dir, String name) {
+        for (String candidate : new String[] {name + ".gz", name, name.replace("-idx", ".idx")}) {
+            if (Files.isRegularFile(dir.resolve(candidate))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Loads {@code <prefix>-images-idx3-ubyte[.gz]} and {@code <prefix>-labels-idx1-ubyte[.gz]} from a folder. */
     public static ExampleSet read(Path dir, String prefix) throws IOException {
         Path images = find(dir, prefix + "-images-idx3-ubyte");

@@ -122,6 +122,33 @@ class PreemptionResumeTest {
     }
 
     /**
+     * Manifests that parse but cannot run as meant, refused by pre-flight (exit 78, no retry) before tuning or any
+     * checkpoint, with a message that names the field and says what to change.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "csv data pointed at an IDX folder | format: csv | maxSteps: 20 | spec.data.format: csv expects train.csv and test.csv",
+        "a warmup longer than the run | format: idx | maxSteps: 100; schedule: {warmupSteps: 5000} | spec.training.schedule.warmupSteps: 5000 warmup steps in a run of 100 steps",
+        "a name that climbs out of the checkpoint folder | name: ../escape | maxSteps: 20 | metadata.name: '../escape' is not a Kubernetes object name"})
+    void aManifestThatCannotRunAsMeantIsRefusedNamingTheField(String what, String change, String training, String message,
+            @TempDir Path dir) throws Exception {
+        String yaml = TestJobs.yaml("mlp", 640, training.replace("; ", "\n"));
+        yaml = change.startsWith("name: ") ? yaml.replace("name: test-job", change)
+                : yaml.replace("    trainLimit: 640", "    " + change + "\n    trainLimit: 640");
+        Path manifest = Files.writeString(dir.resolve("job.yaml"), yaml);
+        Path term = dir.resolve("term.json");
+        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("ckpt"), term)) {
+            assertThat(p.waitFor(60)).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.CONFIG_ERROR);
+            assertThat(String.join("\n", p.lines())).contains(message);
+            assertThat(p.printed("tuning")).as("refused before the batch tuner ran").isFalse();
+        }
+        if (change.startsWith("format: csv")) {
+            assertThat(String.join("\n", Files.readAllLines(term))).contains("it looks like idx data: set spec.data.format: idx");
+        }
+        assertThat(dir.resolve("ckpt").resolve("..").resolve("escape")).as("nothing written outside").doesNotExist();
+    }
+
+    /**
      * Exit 78 is for pre-flight only. Data files that are there but cannot be read may be a passing problem (a network
      * volume), so that is an ordinary failure (exit 1), which the operator retries after its back-off.
      */
