@@ -198,7 +198,7 @@ class TrainerPodLifecycleTest {
             assertThat(events(client, "tiny")).anySatisfy(e -> {
                 assertThat(e.getReason()).isEqualTo("Completed");
                 assertThat(e.getType()).isEqualTo("Normal");
-                assertThat(e.getMessage()).contains("budget spent").contains("test metric");
+                assertThat(e.getMessage()).contains("budget spent").contains("test accuracy 0."); // the metric by its name: accuracy without a target
             });
             // The outcome is recorded: the pod-tracking finalizer is gone; the finished pod stays, as a Job's do.
             assertThat(client.pods().inNamespace(ns).withName("tiny-1").get().getMetadata().getFinalizers()).isEmpty();

@@ -166,6 +166,7 @@ public final class TrainerRun {
         String device = devices.type();
         long seed = t.seed == null ? 42 : t.seed;
         progress = new RunProgress(seed, settings.attempt(), ManagementFactory.getRuntimeMXBean().getStartTime());
+        progress.metricName(spec.target == null ? "accuracy" : spec.target.metric);
 
         try (NDManager manager = NDManager.newBaseManager(devices.devices().get(0), engine.getEngineName());
              StatusServer server = startServer()) {

@@ -12,7 +12,12 @@ public class Progress {
     public long samples;
     public Double samplesPerSecond;
     public Double loss;
+    @JsonPropertyDescription("What metric and bestMetric measure on the test split: spec.target.metric (accuracy or"
+            + " loss), accuracy when the job has no target.")
+    public String metricName;
+    @JsonPropertyDescription("metricName at the last evaluation.")
     public Double metric;
+    @JsonPropertyDescription("The best metricName so far (highest accuracy, lowest loss).")
     public Double bestMetric;
     public Double etaSeconds;
     @JsonPropertyDescription("When the trainer finished its last training step (or started training, before the first):"

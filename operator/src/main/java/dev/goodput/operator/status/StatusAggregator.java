@@ -194,7 +194,8 @@ public class StatusAggregator {
         if (was) {
             return null;
         }
-        String metric = s.progress != null && s.progress.metric != null ? String.format(", test metric %.4f", s.progress.metric) : "";
+        String metric = s.progress != null && s.progress.metric != null ? String.format(java.util.Locale.ROOT, ", test %s %.4f",
+                s.progress.metricName == null ? "metric" : s.progress.metricName, s.progress.metric) : "";
         String ttt = s.progress != null && s.progress.trainingTimeToTargetSeconds != null
                 ? String.format(", target reached after %.1f s of training", s.progress.trainingTimeToTargetSeconds) : "";
         return new JobEvent(JobEvent.NORMAL, "Completed", "attempt " + o.attempt() + " finished: " + message + metric + ttt,

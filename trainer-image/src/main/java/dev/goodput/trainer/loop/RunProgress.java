@@ -27,6 +27,7 @@ public final class RunProgress {
     private long attemptStartNanos = -1;
     private double accruedCost;
     private Double bestMetric;
+    private String metricName = "accuracy";
     private int evalsSinceBest;
     private boolean targetReached;
     private Double timeToTarget;
@@ -58,6 +59,14 @@ public final class RunProgress {
         this.seed = seed;
         this.attempt = attempt;
         this.processStartMillis = processStartMillis;
+    }
+
+    /**
+     * What {@code progress.metric} and {@code bestMetric} measure: the target's metric ({@code accuracy} or {@code loss}),
+     * so the two never disagree; accuracy for a job without a target.
+     */
+    public synchronized void metricName(String name) {
+        this.metricName = name;
     }
 
     public synchronized void totalSteps(Long total) {
@@ -154,7 +163,11 @@ public final class RunProgress {
         p.samplesPerSecond = samplesPerSecond == null ? null : Math.round(samplesPerSecond * 10) / 10.0;
         p.loss = loss;
         p.dataWaitShare = dataWaitShare;
-        if (!history.isEmpty()) p.metric = history.get(history.size() - 1).accuracy();
+        p.metricName = metricName;
+        if (!history.isEmpty()) {
+            TrainingState.Evaluation last = history.get(history.size() - 1);
+            p.metric = "loss".equals(metricName) ? last.loss() : last.accuracy();
+        }
         p.bestMetric = bestMetric;
         if (totalSteps != null && samplesPerSecond != null && samplesPerSecond > 0 && step > 0) {
             p.etaSeconds = (totalSteps - step) * ((double) samples / step) / samplesPerSecond;
