@@ -151,7 +151,7 @@ if want slow-save; then
   kubectl -n "$NS" apply -f cluster/e2e/slow-save.yaml >/dev/null
 fi
 if want out-of-memory; then
-  log "out-of-memory: kubectl apply -f cluster/e2e/out-of-memory.yaml (74 M parameters, memory: 512Mi)"
+  log "out-of-memory: kubectl apply -f cluster/e2e/out-of-memory.yaml (a CNN whose 6.7 M parameters fit on paper and whose batch of 1024 does not, memory: 512Mi)"
   kubectl -n "$NS" apply -f cluster/e2e/out-of-memory.yaml >/dev/null
 fi
 if want slow-save; then

@@ -45,6 +45,7 @@ import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.tune.BatchSizeTuner;
 import dev.goodput.trainer.tune.MemoryMeter;
+import dev.goodput.trainer.tune.ModelFootprint;
 import dev.goodput.trainer.tune.MemoryProbe;
 import dev.goodput.trainer.tune.TuningCache;
 import dev.goodput.trainer.tune.TuningKey;
@@ -171,6 +172,10 @@ public final class TrainerRun {
         try (NDManager manager = NDManager.newBaseManager(devices.devices().get(0), engine.getEngineName());
              StatusServer server = startServer()) {
             Shape example = new Shape(data.train().channels(), data.train().height(), data.train().width());
+            // Pre-flight: a model that cannot fit its memory at any batch size is refused before it is built or tuned.
+            MemoryBudget budget = memoryBudget(spec, devices);
+            preflight(() -> ModelFootprint.of(spec.model, example, data.train().classes(), t.optimizer)
+                    .refuseBeyond(spec.model, budget.bytes(), budget.source()));
             BatchChoice batch = resume.map(l -> l.snapshot().state().tunedBatch())
                     .filter(tb -> tb.device == null || tb.device.equals(device))
                     .map(tb -> {
@@ -287,6 +292,20 @@ public final class TrainerRun {
         return conclude(outcome, plan, checkpoints);
     }
 
+    /** A memory budget in bytes (0 or less: none) and where it comes from, as a user would find it. */
+    record MemoryBudget(long bytes, String source) {}
+
+    /** On a GPU the budget is the device's memory; on CPU the container's (or what the manifest says). */
+    static MemoryBudget memoryBudget(TrainingJobSpec spec, DeviceSelection devices) {
+        TrainingSpec t = spec.training;
+        if (t.memoryBudget != null) return new MemoryBudget(Quantities.bytes(t.memoryBudget), "spec.training.memoryBudget");
+        if (devices.gpu()) return new MemoryBudget(MemoryMeter.cudaTotal(devices.devices().get(0)), "the GPU's memory");
+        if (spec.resources != null && spec.resources.memory != null) {
+            return new MemoryBudget(Quantities.bytes(spec.resources.memory), "spec.resources.memory");
+        }
+        return new MemoryBudget(ProcessMemory.containerLimitBytes(), "the container's memory limit");
+    }
+
     /**
      * batchSize: auto. With a memory budget (spec.training.memoryBudget, else resources.memory, else the container's
      * limit) the tuner probes real steps for the largest micro-batch that fits; without one the global batch runs in
@@ -295,13 +314,9 @@ public final class TrainerRun {
     private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes, DeviceSelection devices) {
         TrainingSpec t = spec.training;
         if (!"auto".equals(t.batchSize)) return BatchChoice.fixed(t.globalBatchSize, t.batchSize);
-        // On a GPU the budget is the device's memory; on CPU the container's (or what the manifest says).
         ai.djl.Device first = devices.devices().get(0);
         MemoryMeter meter = devices.gpu() ? MemoryMeter.cuda(first) : MemoryMeter.host();
-        long budget = t.memoryBudget != null ? Quantities.bytes(t.memoryBudget)
-                : devices.gpu() ? MemoryMeter.cudaTotal(first)
-                : spec.resources != null && spec.resources.memory != null ? Quantities.bytes(spec.resources.memory)
-                : ProcessMemory.containerLimitBytes();
+        long budget = memoryBudget(spec, devices).bytes();
         if (budget <= 0) {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
             return BatchChoice.fixed(t.globalBatchSize, "auto");

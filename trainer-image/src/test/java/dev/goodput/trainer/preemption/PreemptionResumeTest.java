@@ -148,6 +148,20 @@ class PreemptionResumeTest {
         assertThat(dir.resolve("ckpt").resolve("..").resolve("escape")).as("nothing written outside").doesNotExist();
     }
 
+    /** A model that cannot fit its memory at any batch size is refused before it is built, not killed by the kernel. */
+    @Test
+    void aModelTooLargeForItsMemoryIsRefusedBeforeItIsBuilt(@TempDir Path dir) throws Exception {
+        String yaml = TestJobs.yaml("resnet50", 640, "maxSteps: 20\nbatchSize: auto")
+                .replace("    width: 8", "    width: 1024") + "  resources: {memory: 1Gi}\n";
+        Path manifest = Files.writeString(dir.resolve("huge.yaml"), yaml);
+        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("ckpt"), dir.resolve("term.json"))) {
+            assertThat(p.waitFor(120)).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.CONFIG_ERROR);
+            assertThat(String.join("\n", p.lines())).contains("spec.model: resnet50 at width 1024 has")
+                    .contains("more than the memory budget of 1.0 GiB (spec.resources.memory)");
+            assertThat(p.printed("tuning")).isFalse();
+        }
+    }
+
     /**
      * Exit 78 is for pre-flight only. Data files that are there but cannot be read may be a passing problem (a network
      * volume), so that is an ordinary failure (exit 1), which the operator retries after its back-off.
