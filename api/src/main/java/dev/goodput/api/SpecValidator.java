@@ -98,9 +98,7 @@ public final class SpecValidator {
         }
         atLeast("spec.backoffLimit", s.backoffLimit, 0, p);
         atLeast("spec.ttlSecondsAfterFinished", s.ttlSecondsAfterFinished, 0, p);
-        if (s.cost != null && s.cost.pricePerHour != null && s.cost.pricePerHour < 0) {
-            p.add("spec.cost.pricePerHour: must be >= 0, got " + s.cost.pricePerHour);
-        }
+        if (s.cost != null) atLeast("spec.cost.pricePerHour", s.cost.pricePerHour, 0, p);
     }
 
     private static void validateTraining(TrainingSpec t, List<String> p) {
@@ -119,25 +117,15 @@ public final class SpecValidator {
                         + "; pick a divisor or use auto");
             }
         }
-        if (t.epochs != null && t.epochs < 1) p.add("spec.training.epochs: must be >= 1, got " + t.epochs);
-        if (t.maxSteps != null && t.maxSteps < 1) p.add("spec.training.maxSteps: must be >= 1, got " + t.maxSteps);
-        if (t.maxDuration != null) duration("spec.training.maxDuration", t.maxDuration, p);
-        if (t.memoryBudget != null) {
-            try {
-                Quantities.parse(t.memoryBudget);
-            } catch (IllegalArgumentException e) {
-                p.add("spec.training.memoryBudget: " + e.getMessage());
-            }
-        }
+        atLeast("spec.training.epochs", t.epochs, 1, p);
+        atLeast("spec.training.maxSteps", t.maxSteps, 1, p);
+        duration("spec.training.maxDuration", t.maxDuration, p);
+        quantity("spec.training.memoryBudget", t.memoryBudget, p);
         if (t.batchMargin != null && !(t.batchMargin >= 0 && t.batchMargin <= 0.5)) {
             p.add("spec.training.batchMargin: must be between 0 and 0.5 (a fraction of the largest micro-batch that fit), got " + t.batchMargin);
         }
-        if (t.referenceBatchSize != null && t.referenceBatchSize < 1) {
-            p.add("spec.training.referenceBatchSize: must be >= 1, got " + t.referenceBatchSize);
-        }
-        if (t.initialLossScale != null && t.initialLossScale < 1) {
-            p.add("spec.training.initialLossScale: must be >= 1, got " + t.initialLossScale);
-        }
+        atLeast("spec.training.referenceBatchSize", t.referenceBatchSize, 1, p);
+        atLeast("spec.training.initialLossScale", t.initialLossScale, 1, p);
         if (t.optimizer != null) {
             if (!Set.of("adamw", "sgd").contains(t.optimizer.name)) {
                 p.add("spec.training.optimizer.name: unknown optimizer '" + t.optimizer.name + "'; one of adamw,sgd");
@@ -145,23 +133,17 @@ public final class SpecValidator {
             if (t.optimizer.lr == null || !(t.optimizer.lr > 0)) {
                 p.add("spec.training.optimizer.lr: must be > 0, got " + t.optimizer.lr);
             }
-            if (t.optimizer.weightDecay != null && t.optimizer.weightDecay < 0) {
-                p.add("spec.training.optimizer.weightDecay: must be >= 0, got " + t.optimizer.weightDecay);
-            }
+            atLeast("spec.training.optimizer.weightDecay", t.optimizer.weightDecay, 0, p);
             unit("spec.training.optimizer.beta1", t.optimizer.beta1, p);
             unit("spec.training.optimizer.beta2", t.optimizer.beta2, p);
             unit("spec.training.optimizer.momentum", t.optimizer.momentum, p);
-            if (t.optimizer.eps != null && t.optimizer.eps < 0) {
-                p.add("spec.training.optimizer.eps: must be >= 0, got " + t.optimizer.eps);
-            }
+            atLeast("spec.training.optimizer.eps", t.optimizer.eps, 0, p);
         }
         if (t.schedule != null && !Set.of("constant", "cosine", "linear", "onecycle").contains(t.schedule.name)) {
             p.add("spec.training.schedule.name: unknown schedule '" + t.schedule.name + "'; one of constant,cosine,linear,onecycle");
         }
-        if (t.schedule != null && t.schedule.warmupSteps != null && t.schedule.warmupSteps < 0) {
-            p.add("spec.training.schedule.warmupSteps: must be >= 0, got " + t.schedule.warmupSteps);
-        }
-        if (t.schedule != null && t.schedule.minLrRatio != null) {
+        if (t.schedule != null) {
+            atLeast("spec.training.schedule.warmupSteps", t.schedule.warmupSteps, 0, p);
             range("spec.training.schedule.minLrRatio", t.schedule.minLrRatio, 0, 1, p);
         }
         if ("bf16".equals(t.precision)) {

@@ -182,7 +182,7 @@ public final class TrainerRun {
                         tuningKey = tb.key;
                         return new BatchChoice(tb.micro, tb.accumulation, "checkpoint");
                     })
-                    .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes(), devices));
+                    .orElseGet(() -> chooseBatch(spec, manager, example, data.train().classes(), devices, budget.bytes()));
             settleNativeHeap(devices.gpu(), batch.source());
             if (batch.global() != t.globalBatchSize && !"checkpoint".equals(batch.source())) {
                 out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", t.globalBatchSize, batch.micro(), batch.global());
@@ -311,12 +311,12 @@ public final class TrainerRun {
      * limit) the tuner probes real steps for the largest micro-batch that fits; without one the global batch runs in
      * one pass.
      */
-    private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes, DeviceSelection devices) {
+    private BatchChoice chooseBatch(TrainingJobSpec spec, NDManager manager, Shape example, int classes, DeviceSelection devices,
+            long budget) {
         TrainingSpec t = spec.training;
         if (!"auto".equals(t.batchSize)) return BatchChoice.fixed(t.globalBatchSize, t.batchSize);
         ai.djl.Device first = devices.devices().get(0);
         MemoryMeter meter = devices.gpu() ? MemoryMeter.cuda(first) : MemoryMeter.host();
-        long budget = memoryBudget(spec, devices).bytes();
         if (budget <= 0) {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
             return BatchChoice.fixed(t.globalBatchSize, "auto");

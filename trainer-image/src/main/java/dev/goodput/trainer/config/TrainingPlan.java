@@ -43,8 +43,7 @@ public record TrainingPlan(
             return;
         }
         long perEpoch = Math.max(1, trainExamples / t.globalBatchSize);
-        Long total = t.epochs == null ? null : t.epochs * perEpoch;
-        if (t.maxSteps != null) total = total == null ? t.maxSteps : Math.min(total, t.maxSteps);
+        Long total = plannedSteps(t, perEpoch);
         if (total != null && t.schedule.warmupSteps >= total) {
             String run = (t.epochs != null ? t.epochs + " epoch(s) of " + perEpoch + " steps (" + trainExamples
                     + " examples at globalBatchSize " + t.globalBatchSize + ")" : "") + (t.epochs != null && t.maxSteps != null
@@ -56,13 +55,18 @@ public record TrainingPlan(
         }
     }
 
+    /** The run's length in optimizer steps from epochs and maxSteps (the smaller); null with neither. */
+    static Long plannedSteps(TrainingSpec t, long stepsPerEpoch) {
+        Long total = t.epochs == null ? null : t.epochs * stepsPerEpoch;
+        if (t.maxSteps != null) total = total == null ? t.maxSteps : Math.min(total, t.maxSteps);
+        return total;
+    }
+
     public static TrainingPlan resolve(TrainingJobSpec spec, int trainExamples, BatchChoice batch, int cpus) {
         TrainingSpec t = spec.training;
         int global = batch.micro() * batch.accumulation();
         long perEpoch = Math.max(1, trainExamples / global);
-        Long total = null;
-        if (t.epochs != null) total = t.epochs * perEpoch;
-        if (t.maxSteps != null) total = total == null ? t.maxSteps : Math.min(total, t.maxSteps);
+        Long total = plannedSteps(t, perEpoch);
         int reference = t.referenceBatchSize == null ? t.globalBatchSize : t.referenceBatchSize;
         double peak = t.optimizer.lr * global / reference;
         long warmup = t.schedule.warmupSteps != null ? t.schedule.warmupSteps

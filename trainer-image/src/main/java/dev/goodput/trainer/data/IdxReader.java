@@ -17,12 +17,7 @@ public final class IdxReader {
 
     /** Whether {@code dir} has the IDX file {@code name} under any of the names {@link #read} accepts. */
     static boolean present(Path dir, String name) {
-        for (String candidate : new String[] {name + ".gz", name, name.replace("-idx", ".idx")}) {
-            if (Files.isRegularFile(dir.resolve(candidate))) {
-                return true;
-            }
-        }
-        return false;
+        return locate(dir, name) != null;
     }
 
     /** Loads {@code <prefix>-images-idx3-ubyte[.gz]} and {@code <prefix>-labels-idx1-ubyte[.gz]} from a folder. */
@@ -60,11 +55,18 @@ public final class IdxReader {
     }
 
     private static Path find(Path dir, String name) throws IOException {
+        Path p = locate(dir, name);
+        if (p == null) throw new IOException("spec.data.path: " + dir + " has no " + name + "[.gz]");
+        return p;
+    }
+
+    /** {@code name} in {@code dir} as gzip, plain, or with a dot before "idx" (some mirrors' names); null if none. */
+    private static Path locate(Path dir, String name) {
         for (String candidate : new String[] {name + ".gz", name, name.replace("-idx", ".idx")}) {
             Path p = dir.resolve(candidate);
             if (Files.isRegularFile(p)) return p;
         }
-        throw new IOException("spec.data.path: " + dir + " has no " + name + "[.gz]");
+        return null;
     }
 
     private static DataInputStream open(Path p) throws IOException {
