@@ -93,7 +93,7 @@ class TuningCacheSharingTest {
         TrainingJob a = awaitSucceeded(client, "tune-a");
         TunedBatch tuned = a.getStatus().tunedBatch;
         assertThat(tuned.source).isEqualTo("tuned");
-        assertThat(tuned.key).isEqualTo("cnn-w8.1x28x28.fp32.cpu." + (3L << 30));
+        assertThat(tuned.key).isEqualTo("cnn-w8.1x28x28.fp32.adamw-l1x4.cpu." + (3L << 30));
         assertThat(tuned.micro).isPositive();
         assertThat(Files.readString(kubelet.podDir(ns, "tune-a-1").orElseThrow().resolve("trainer.log")))
                 .contains("tuning: largest fit");

@@ -1,9 +1,7 @@
 package dev.goodput.trainer.cli;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -18,11 +16,14 @@ import dev.goodput.trainer.data.EpochOrder;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.HostBatch;
 import dev.goodput.trainer.data.Normalization;
+import dev.goodput.trainer.data.BatchPipeline;
+import dev.goodput.trainer.data.DataPosition;
+import dev.goodput.trainer.data.MicroBatches;
 import dev.goodput.trainer.loop.GradientAccumulator;
-import dev.goodput.trainer.loop.StagingBuffers;
+import dev.goodput.trainer.loop.TrainingStep;
+import dev.goodput.trainer.optim.LrSchedule;
 import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.optim.AdamW;
-import dev.goodput.trainer.optim.TrainableParameter;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -30,8 +31,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code trainer bench}: steady-state training throughput of the trainer's own step (the same calls, in the same order,
- * as TrainingLoop.step with fp32, no accumulation, no clipping), for comparison with bench/throughput/pytorch_reference.py.
+ * {@code trainer bench}: steady-state training throughput of the trainer's own step ({@code loop/TrainingStep}, as the
+ * training loop runs it, with fp32, no accumulation, no clipping), for comparison with bench/throughput/pytorch_reference.py.
  * Host batches are assembled before the clock starts (both sides do the same), so the figure is the compute of a step:
  * host batch into the staging buffers, forward, loss, backward, AdamW, zeroed gradients, the step's NDScope closed.
  * Prints one JSON line.
@@ -101,7 +102,6 @@ final class BenchCommand implements Callable<Integer> {
         JniUtils.setNumThreads(threads);
         if (interopThreads != null) JniUtils.setNumInteropThreads(interopThreads);
         engine.setRandomSeed((int) seed);
-        Shape inputShape = new Shape(batch, train.channels(), train.height(), train.width());
         long timedNanos;
         long parameters = 0;
         int tensors = 0;
@@ -114,34 +114,28 @@ final class BenchCommand implements Callable<Integer> {
                     tensors++;
                 }
             }
-            GradientAccumulator gradients = new GradientAccumulator(block, new ParameterStore(manager, false));
-            AdamW optimizer = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01);
-            double lr = 1e-3;
-            StagingBuffers staging = new StagingBuffers();
+            // The trainer's own step, as the training loop runs it (fp32, no accumulation, no clipping, constant lr).
+            TrainingStep trainingStep = new TrainingStep(manager, new GradientAccumulator(block, new ParameterStore(manager, false)),
+                    new AdamW(manager, 0.9, 0.999, 1e-8, 0.01), null, null, 1, new LrSchedule("constant", 1e-3, 0, 0, 1), seed);
+            int[] next = {0};
+            MicroBatches source = () -> {
+                int step = next[0]++;
+                int slot = step % Math.max(1, perEpoch);
+                HostBatch hb = assemblePerStep ? assembler.assemble(order, slot * batch, batch, 0, false) : batches[step % pool];
+                return new BatchPipeline.Loaded(hb, 0, true, DataPosition.START);
+            };
             long start = 0;
-            float lossSum = 0;
+            double lossSum = 0;
             for (int step = 0; step < warmup + steps; step++) {
                 if (step == warmup) {
                     if (profile != null) JniUtils.startProfile(false, true, false);
                     start = System.nanoTime();
                 }
-                int slot = step % Math.max(1, perEpoch);
-                // As TrainingLoop.step: per-step seed, then one NDScope around the whole step.
-                JniUtils.setSeed(EpochOrder.mix(seed, step));
-                try (NDScope scope = new NDScope()) {
-                    HostBatch hb = assemblePerStep ? assembler.assemble(order, slot * batch, batch, 0, false)
-                            : batches[step % pool];
-                    NDArray x = staging.features(manager, hb, inputShape);
-                    NDArray y = staging.labels(manager, hb);
-                    lossSum += gradients.forwardBackward(x, y, 1f);
-                    List<TrainableParameter> params = gradients.gradients();
-                    optimizer.step(params, lr, 1f);
-                    gradients.zeroGradients();
-                }
+                lossSum += trainingStep.run(step, source, train).loss();
             }
             timedNanos = System.nanoTime() - start;
             if (profile != null) JniUtils.stopProfile(profile);
-            if (!Float.isFinite(lossSum)) {
+            if (!Double.isFinite(lossSum)) {
                 System.err.println("bench: loss is not finite");
                 return ExitCodes.CONFIG_ERROR;
             }

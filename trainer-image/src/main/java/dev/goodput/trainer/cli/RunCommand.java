@@ -7,6 +7,7 @@ import dev.goodput.api.ManifestReader;
 import dev.goodput.api.TrainingJobManifest;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.TrainerRun;
+import dev.goodput.trainer.run.TerminationMessage;
 import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import java.nio.file.Files;
@@ -78,7 +79,7 @@ final class RunCommand implements Callable<Integer> {
             r.phase = TrainerPhase.Failed;
             r.exitCode = ExitCodes.FAILED;
             r.message = String.valueOf(e.getMessage());
-            TrainerRun.writeTermination(termination, r);
+            TerminationMessage.write(termination, r);
             return ExitCodes.FAILED;
         }
     }
@@ -89,7 +90,7 @@ final class RunCommand implements Callable<Integer> {
         r.phase = TrainerPhase.Failed;
         r.exitCode = ExitCodes.CONFIG_ERROR;
         r.message = message;
-        TrainerRun.writeTermination(termination, r);
+        TerminationMessage.write(termination, r);
         return ExitCodes.CONFIG_ERROR;
     }
 

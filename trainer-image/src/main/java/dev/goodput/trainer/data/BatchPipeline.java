@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * training thread. The order never depends on timing: batch k is always the same examples, whichever worker builds it.
  * With no workers, batches are built on the calling thread (the naive baseline, and the fallback).
  */
-public final class BatchPipeline implements AutoCloseable {
+public final class BatchPipeline implements MicroBatches, AutoCloseable {
     private final BatchAssembler assembler;
     private final long seed;
     private final int micro;
@@ -51,6 +51,7 @@ public final class BatchPipeline implements AutoCloseable {
     }
 
     /** The next micro-batch; blocks while the workers are behind (that wait is the data-wait the trainer measures). */
+    @Override
     public Loaded next() {
         if (pool == null) return build(plan());
         ahead.add(submit());

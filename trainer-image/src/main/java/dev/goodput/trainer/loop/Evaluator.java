@@ -27,13 +27,22 @@ public final class Evaluator {
     }
 
     public Result evaluate(NDManager manager, Block block, ParameterStore ps) {
+        return evaluate(manager, block, ps, test.examples().size());
+    }
+
+    /** One batch of the test split, as the batch tuner's probe runs it: its memory is part of the run's peak. */
+    public Result evaluateOneBatch(NDManager manager, Block block, ParameterStore ps) {
+        return evaluate(manager, block, ps, Math.min(batch, test.examples().size()));
+    }
+
+    private Result evaluate(NDManager manager, Block block, ParameterStore ps, int examples) {
         long t0 = System.nanoTime();
         ExampleSet set = test.examples();
         long correct = 0;
         double lossSum = 0;
         StagingBuffers staging = new StagingBuffers();
-        for (int from = 0; from < set.size(); from += batch) {
-            int n = Math.min(batch, set.size() - from);
+        for (int from = 0; from < examples; from += batch) {
+            int n = Math.min(batch, examples - from);
             HostBatch hb = test.assemble(null, from, n, 0, false);
             try (NDScope scope = new NDScope()) {
                 NDArray x = staging.features(manager, hb, inputShape(set, n));
@@ -44,7 +53,7 @@ public final class Evaluator {
                 lossSum += Losses.crossEntropy(logits, y).getFloat() * n;
             }
         }
-        return new Result((double) correct / set.size(), lossSum / set.size(), (System.nanoTime() - t0) / 1e9);
+        return new Result((double) correct / examples, lossSum / examples, (System.nanoTime() - t0) / 1e9);
     }
 
     static Shape inputShape(ExampleSet set, int n) {

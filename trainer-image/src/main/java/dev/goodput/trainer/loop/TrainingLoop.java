@@ -1,12 +1,9 @@
 package dev.goodput.trainer.loop;
 
 import dev.goodput.api.status.TrainerPhase;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
@@ -16,29 +13,20 @@ import dev.goodput.trainer.checkpoint.TrainingState;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.data.BatchPipeline;
-import dev.goodput.trainer.data.EpochOrder;
-import dev.goodput.trainer.data.ExampleSet;
-import dev.goodput.trainer.metrics.ProcessMemory;
-import dev.goodput.trainer.metrics.TrainerMetrics;
-import dev.goodput.trainer.optim.GradientClipper;
 import dev.goodput.trainer.optim.Optimizer;
-import dev.goodput.trainer.optim.TrainableParameter;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.precision.LossScaler;
-import ai.djl.ndarray.types.DataType;
-import java.util.List;
 
 /**
- * The training loop: steps of {@code accumulation} micro-batches, each forward and backward under one gradient
- * collector, then one optimizer update and zeroed gradients. Between steps it evaluates, checkpoints, and obeys the
- * budget, the stopping rule and SIGTERM. Every step runs in an NDScope so its temporaries are freed at once.
+ * The training loop: runs {@link TrainingStep}s, and between them evaluates, checkpoints, and obeys the budget, the
+ * stopping rule and SIGTERM. What each step and evaluation did goes to the listeners (console, metrics, run report).
  */
 public final class TrainingLoop {
     private final NDManager manager;
     private final Block block;
     private final ParameterStore parameterStore;
     private final PairList<String, Parameter> parameters;
-    private final GradientSource gradients;
+    private final TrainingStep trainingStep;
     private final Optimizer optimizer;
     private final String optimizerName;
     private final TrainingPlan plan;
@@ -47,43 +35,41 @@ public final class TrainingLoop {
     private final StoppingRule stopping;
     private final CheckpointCoordinator checkpoints;
     private final PreemptionDetector preemption;
-    private final TrainerMetrics metrics;
     private final RunProgress progress;
     private final ProgressListener listener;
     private final ThroughputMeter meter = new ThroughputMeter();
     private final LossScaler scaler;
-    private final StagingBuffers staging = new StagingBuffers();
 
     public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED, CHECKPOINTS_FAILING }
 
     public record Outcome(Reason reason, Evaluator.Result finalEvaluation, double dataWaitShare, boolean checkpointed) {}
 
-    public TrainingLoop(NDManager manager, Block block, Optimizer optimizer, String optimizerName, TrainingPlan plan,
-                        BatchAssembler train, Evaluator evaluator, StoppingRule stopping, CheckpointCoordinator checkpoints,
-                        PreemptionDetector preemption, TrainerMetrics metrics, RunProgress progress, ProgressListener listener,
-                        LossScaler scaler, GradientSource gradients) {
-        this.scaler = scaler;
-        this.manager = manager;
-        this.block = block;
-        this.parameterStore = new ParameterStore(manager, false);
+    /** The model and what trains it, as the assembler built them; the loop only sequences them. */
+    public record Parts(NDManager manager, Block block, ParameterStore parameterStore, TrainingStep step, Optimizer optimizer,
+                        String optimizerName, LossScaler scaler, BatchAssembler train, Evaluator evaluator) {}
+
+    public TrainingLoop(Parts parts, TrainingPlan plan, StoppingRule stopping, CheckpointCoordinator checkpoints,
+                        PreemptionDetector preemption, RunProgress progress, ProgressListener listener) {
+        this.manager = parts.manager();
+        this.block = parts.block();
+        this.parameterStore = parts.parameterStore();
         this.parameters = block.getParameters();
-        this.gradients = gradients != null ? gradients : new GradientAccumulator(block, parameterStore);
-        this.optimizer = optimizer;
-        this.optimizerName = optimizerName;
+        this.trainingStep = parts.step();
+        this.optimizer = parts.optimizer();
+        this.optimizerName = parts.optimizerName();
+        this.scaler = parts.scaler();
+        this.train = parts.train();
+        this.evaluator = parts.evaluator();
         this.plan = plan;
-        this.train = train;
-        this.evaluator = evaluator;
         this.stopping = stopping;
         this.checkpoints = checkpoints;
         this.preemption = preemption;
-        this.metrics = metrics;
         this.progress = progress;
         this.listener = listener;
     }
 
     public Outcome run() {
-        metrics.batchSize.labelValues("micro").set(plan.microBatch());
-        metrics.batchSize.labelValues("global").set(plan.globalBatch());
+        listener.onFitStart(plan);
         progress.phase(TrainerPhase.Running);
         progress.startClock();
         checkpoints.startClock(progress.trainingSeconds(), progress.resumedFrom() == null ? -1 : progress.resumedFrom());
@@ -132,72 +118,20 @@ public final class TrainingLoop {
         return epochEnded;
     }
 
-    /** One optimizer step; it always completes, so a SIGTERM loses no work (the step in flight is finished). */
+    /** One optimizer step, then its observers: progress, throughput, the loss scaler's state, the listeners. */
     private void step(BatchPipeline pipeline) {
         long stepStart = System.nanoTime();
-        long waitNanos = 0;
-        long computeNanos = 0;
-        double lossSum = 0;
-        long step = progress.step();
-        ExampleSet set = train.examples();
-        // Dropout draws from libtorch's global generator, which a checkpoint cannot capture through DJL; seeding it
-        // from (seed, step) makes every step's randomness a function of the step, so a resumed run is identical.
-        JniUtils.setSeed(EpochOrder.mix(plan.seed(), step));
-        BatchPipeline.Loaded loaded = null;
-        try (NDScope scope = new NDScope()) {
-            for (int k = 0; k < plan.accumulation(); k++) {
-                long w0 = System.nanoTime();
-                loaded = pipeline.next();
-                long c0 = System.nanoTime();
-                waitNanos += c0 - w0;
-                NDArray x = staging.features(manager, loaded.batch(), Evaluator.inputShape(set, loaded.batch().size()));
-                if (scaler != null) x = x.toType(DataType.FLOAT16, false);
-                NDArray y = staging.labels(manager, loaded.batch());
-                lossSum += gradients.forwardBackward(x, y, scaler == null ? 1f : (float) scaler.scale());
-                computeNanos += System.nanoTime() - c0;
+        TrainingStep.Result r = trainingStep.run(progress.step(), pipeline, train.examples());
+        if (scaler != null) {
+            progress.lossScale(scaler.scale(), scaler.goodSteps(), scaler.skippedSteps());
+            if (!r.applied()) {
+                listener.onMessage("fp16 gradients overflowed at step " + r.step() + ": update skipped, loss scale now " + scaler.scale());
             }
-            long o0 = System.nanoTime();
-            List<TrainableParameter> params = gradients.gradients();
-            // Each micro-batch loss is a mean, so the accumulated gradient is k means: scale by 1/k for the global mean.
-            float scale = 1f / plan.accumulation();
-            boolean apply = true;
-            if (scaler != null) {
-                scale /= (float) scaler.scale();
-                apply = scaler.update(LossScaler.overflowed(params));
-                progress.lossScale(scaler.scale(), scaler.goodSteps(), scaler.skippedSteps());
-                if (!apply) {
-                    listener.onMessage("fp16 gradients overflowed at step " + step + ": update skipped, loss scale now " + scaler.scale());
-                }
-            }
-            if (apply && plan.clipNorm() != null) {
-                scale *= GradientClipper.factor(GradientClipper.globalNorm(params, scale), plan.clipNorm());
-            }
-            double lr = plan.schedule().lr(step);
-            if (apply) {
-                optimizer.step(params, lr, scale);
-                gradients.afterUpdate();
-            }
-            gradients.zeroGradients();
-            long end = System.nanoTime();
-            metrics.stepSeconds.labelValues("data").observe(waitNanos / 1e9);
-            metrics.stepSeconds.labelValues("compute").observe(computeNanos / 1e9);
-            metrics.stepSeconds.labelValues("optimizer").observe((end - o0) / 1e9);
-            metrics.learningRate.set(lr);
         }
-        double loss = lossSum / plan.accumulation();
-        progress.stepDone(loaded.next(), plan.globalBatch(), loss);
-        metrics.steps.inc();
-        metrics.samples.inc(plan.globalBatch());
-        metrics.loss.set(loss);
-        meter.record(plan.globalBatch(), System.nanoTime() - stepStart, waitNanos);
+        progress.stepDone(r.next(), plan.globalBatch(), r.loss());
+        meter.record(plan.globalBatch(), System.nanoTime() - stepStart, r.waitNanos());
         progress.throughput(meter.samplesPerSecond(), meter.recentWaitShare());
-        metrics.dataWaitShare.set(meter.recentWaitShare());
-        if (progress.step() % 50 == 1) {
-            metrics.memoryBytes.labelValues("host_rss").set(ProcessMemory.residentBytes());
-            if (manager.getDevice().isGpu()) {
-                metrics.memoryBytes.labelValues("device").set(ai.djl.util.cuda.CudaUtils.getGpuMemory(manager.getDevice()).getCommitted());
-            }
-        }
+        listener.onStepResult(r);
         listener.onStep(progress.report());
     }
 
@@ -209,8 +143,6 @@ public final class TrainingLoop {
         if (v.decision() == StoppingRule.Decision.TARGET_REACHED) {
             progress.targetReached(progress.trainingSeconds(), progress.samples());
         }
-        metrics.metric.labelValues("accuracy").set(r.accuracy());
-        metrics.metric.labelValues("test_loss").set(r.loss());
         listener.onEvaluation(progress.report(), r.accuracy(), r.loss(), r.seconds());
         lastEvaluation = r;
         lastEvaluationStep = progress.step();

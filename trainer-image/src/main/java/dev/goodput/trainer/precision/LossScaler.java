@@ -11,6 +11,8 @@ import java.util.List;
  */
 public final class LossScaler {
     public static final double INITIAL = 65536;
+    /** Good steps in a row before the scale doubles (GradScaler's default). */
+    public static final int GROWTH_INTERVAL = 2000;
     private final int growthInterval;
     private double scale;
     private int goodSteps;

@@ -6,7 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.goodput.api.spec.ModelSpec;
+import dev.goodput.api.TrainingJobManifest;
+import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.device.DeviceSelection;
+import dev.goodput.trainer.run.ProbeSteps;
+import dev.goodput.trainer.run.RunPlan;
+import dev.goodput.trainer.run.RunPlanner;
 import dev.goodput.trainer.TestJobs;
 import dev.goodput.trainer.TrainerProcess;
 import dev.goodput.trainer.metrics.ProcessMemory;
@@ -21,13 +26,14 @@ class CpuBatchTuningTest {
     static final long MIB = 1 << 20;
 
     @Test
-    void tunedMicroBatchIsWithinTenPercentOfTheLargestThatFitsAndTrainingStaysUnderBudget(@TempDir Path dir) {
-        ModelSpec cnn = new ModelSpec();
-        cnn.architecture = "cnn";
-        cnn.width = 32;
-        Shape example = new Shape(1, 28, 28);
+    void tunedMicroBatchIsWithinTenPercentOfTheLargestThatFitsAndTrainingStaysUnderBudget(@TempDir Path dir) throws Exception {
+        // The job's own step on real batches: a CNN of width 32 with AdamW in fp32, through the job's loader.
+        TrainingJobManifest job = TestJobs.manifest(TestJobs.yaml("cnn", 16384, "maxSteps: 5")
+                .replace("width: 8", "width: 32").replace("globalBatchSize: 64", "globalBatchSize: 4096"));
+        DataSource.Splits data = DataSource.load(job.spec.data);
+        RunPlan plan = RunPlanner.plan(job.spec, null, new RunPlanner.Machine(1, DeviceSelection.select(0, null, 0), () -> 0, () -> 0));
         try (NDManager m = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch")) {
-            MemoryProbe probe = new MemoryProbe(m, cnn, example, 10, 3, MemoryMeter.host());
+            MemoryProbe probe = new MemoryProbe(m, new ProbeSteps(job.spec, plan, data), 3, MemoryMeter.host());
             probe.run(8); // warm libtorch's allocator and the JIT so the baseline is steady
             long budget = ProcessMemory.residentBytes() + 300 * MIB;
 
@@ -114,9 +120,9 @@ class CpuBatchTuningTest {
         var first = new com.fasterxml.jackson.databind.ObjectMapper().readValue(dir.resolve("a.json").toFile(),
                 dev.goodput.api.status.TrainerReport.class).tunedBatch;
         assertThat(first.source).isEqualTo("tuned");
-        assertThat(first.key).isEqualTo("cnn-w8.1x28x28.fp32.cpu." + (3L << 30));
+        assertThat(first.key).isEqualTo("cnn-w8.1x28x28.fp32.adamw-l1x4.cpu." + (3L << 30));
         // What the operator does with a finished tuning: one ConfigMap entry per key, mounted as a folder.
-        new TuningCache(dir.resolve("cache")).store(new TuningKey("x", new Shape(1), "fp32", "cpu", 1), 1); // an unrelated entry
+        new TuningCache(dir.resolve("cache")).store(new TuningKey("x", new Shape(1), "fp32", "adamw-l1x4", "cpu", 1, 0.10), 1); // an unrelated entry
         Files.writeString(dir.resolve("cache").resolve(first.key), first.micro + "\n");
 
         try (TrainerProcess p = TrainerProcess.start(java.util.Map.of("GOODPUT_TUNING_CACHE", dir.resolve("cache").toString()),

@@ -1,4 +1,4 @@
-package dev.goodput.trainer.config;
+package dev.goodput.trainer.run;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
@@ -7,8 +7,8 @@ import dev.goodput.api.spec.TrainingJobSpec;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** When an explicit warmup is refused as longer than the run ({@link TrainingPlan#checkHorizon}), as a table. */
-class TrainingPlanHorizonTest {
+/** When an explicit warmup is refused as longer than the run ({@link RunPlanner#checkHorizon}), as a table. */
+class RunPlannerHorizonTest {
     @ParameterizedTest(name = "warmup {0}, epochs {1}, maxSteps {2}: refused {3}")
     @CsvSource(nullValues = "-", value = {
         // warmup, epochs, maxSteps, refused (60,000 examples at global batch 128: 468 steps an epoch)
@@ -27,7 +27,7 @@ class TrainingPlanHorizonTest {
         spec.training.schedule.warmupSteps = warmup;
         spec.training.epochs = epochs;
         spec.training.maxSteps = maxSteps;
-        Throwable t = catchThrowable(() -> TrainingPlan.checkHorizon(spec, 60_000));
+        Throwable t = catchThrowable(() -> RunPlanner.checkHorizon(spec, 60_000));
         if (refused) {
             assertThat(t).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageStartingWith("spec.training.schedule.warmupSteps: " + warmup + " warmup steps in a run of");

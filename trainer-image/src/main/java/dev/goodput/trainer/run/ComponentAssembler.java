@@ -1,0 +1,74 @@
+package dev.goodput.trainer.run;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import dev.goodput.trainer.config.TrainingPlan;
+import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.data.ExampleSet;
+import dev.goodput.trainer.data.Normalization;
+import dev.goodput.trainer.loop.DataParallelGradients;
+import dev.goodput.trainer.loop.Evaluator;
+import dev.goodput.trainer.loop.GradientAccumulator;
+import dev.goodput.trainer.loop.GradientSource;
+import dev.goodput.trainer.loop.TrainingStep;
+import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.optim.Optimizer;
+import dev.goodput.trainer.precision.HalfPrecisionModel;
+import dev.goodput.trainer.precision.LossScaler;
+import dev.goodput.trainer.precision.MixedPrecisionOptimizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds a run's components from its plans, and nothing else: no decision is taken here that the planner did not take.
+ * The run assembles once for training; the batch tuner assembles a throwaway set per probe, with the same code, so
+ * that what it measures is the job's real step.
+ */
+public final class ComponentAssembler {
+    private ComponentAssembler() {}
+
+    /**
+     * @param replicas build the other devices' replicas (data parallel over several GPUs); a memory probe measures one
+     *                 device and does not
+     */
+    public static Components assemble(RunPlan run, TrainingPlan steps, DataSource.Splits data, NDManager manager, boolean replicas) {
+        ExampleSet train = data.train();
+        Shape one = new Shape(1, train.channels(), train.height(), train.width());
+        Block block = ModelFactory.build(run.model(), train.classes());
+        block.initialize(manager, DataType.FLOAT32, one);
+        ParameterStore parameterStore = new ParameterStore(manager, false);
+        Optimizer optimizer = run.optimizer().build(manager);
+        LossScaler scaler = null;
+        if (run.fp16()) {
+            optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
+            scaler = new LossScaler(run.initialLossScale(), LossScaler.GROWTH_INTERVAL);
+        }
+        List<NDManager> others = new ArrayList<>();
+        GradientSource gradients = new GradientAccumulator(block, parameterStore);
+        int n = run.devices().devices().size();
+        if (replicas && n > 1) {
+            List<NDManager> all = new ArrayList<>(List.of(manager));
+            for (int i = 1; i < n; i++) {
+                NDManager m = NDManager.newBaseManager(run.devices().devices().get(i));
+                others.add(m);
+                all.add(m);
+            }
+            gradients = new DataParallelGradients(block, () -> ModelFactory.build(run.model(), train.classes()),
+                    run.devices().devices(), all, one);
+        }
+        Normalization norm = Normalization.of(train);
+        // Inference needs less memory per example than training, so the micro-batch bounds the evaluation batch
+        // safely; a floor above it would make the tuner's probes at small sizes all measure the same evaluation, and
+        // the memory model fitted to them would be flat where it is not.
+        Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, steps.seed()),
+                Math.min(run.evalBatchCap(), steps.microBatch()), run.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
+        TrainingStep step = new TrainingStep(manager, gradients, optimizer, scaler, steps.clipNorm(), steps.accumulation(),
+                steps.schedule(), steps.seed());
+        return new Components(block, parameterStore, optimizer, scaler, step,
+                new BatchAssembler(train, norm, run.data().augment, steps.seed()), evaluator, List.copyOf(others));
+    }
+}

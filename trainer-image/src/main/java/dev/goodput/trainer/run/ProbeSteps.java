@@ -1,0 +1,53 @@
+package dev.goodput.trainer.run;
+
+import ai.djl.ndarray.NDManager;
+import dev.goodput.api.spec.TrainingJobSpec;
+import dev.goodput.trainer.checkpoint.ModelState;
+import dev.goodput.trainer.checkpoint.Snapshot;
+import dev.goodput.trainer.config.BatchChoice;
+import dev.goodput.trainer.config.TrainingPlan;
+import dev.goodput.trainer.data.BatchPipeline;
+import dev.goodput.trainer.data.DataPosition;
+import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.loop.RunProgress;
+import dev.goodput.trainer.tune.MemoryProbe;
+
+/**
+ * The batch tuner's probe step: the job's own components (model, optimizer and precision, clipping, the loss scaler)
+ * assembled from a throwaway plan at the probed micro-batch, fed real training batches through the job's loader
+ * (its workers' and prefetch buffers count), with a checkpoint's host copy of the model and optimizer held from the
+ * first step on, then one evaluation batch. A micro-batch below the global batch probes two micro-batches per step, as
+ * accumulation runs them. Only what this depends on goes into the tuning key.
+ */
+public final class ProbeSteps implements MemoryProbe.Steps {
+    private final TrainingJobSpec spec;
+    private final RunPlan run;
+    private final DataSource.Splits data;
+
+    public ProbeSteps(TrainingJobSpec spec, RunPlan run, DataSource.Splits data) {
+        this.spec = spec;
+        this.run = run;
+        this.data = data;
+    }
+
+    @Override
+    public void run(NDManager manager, int micro, int count) {
+        int size = data.train().size();
+        int accumulation = micro < run.globalBatch() && 2L * micro <= size ? 2 : 1;
+        TrainingPlan steps = RunPlanner.steps(spec, run, size, new BatchChoice(micro, accumulation, "probe"));
+        Components c = ComponentAssembler.assemble(run, steps, data, manager, false);
+        try (BatchPipeline pipeline = new BatchPipeline(c.train(), steps.seed(), micro, accumulation, DataPosition.START,
+                steps.loaderWorkers(), steps.prefetch())) {
+            c.step().run(0, pipeline, c.train().examples());
+            // A periodic checkpoint copies every array to the host and holds the copy while training goes on and the
+            // save runs in the background: the later steps and the evaluation run beside it, as in the loop.
+            Snapshot held = ModelState.snapshot(c.block().getParameters(), c.optimizer(),
+                    new RunProgress(run.seed(), 0, 0).state(run.optimizer().name(), c.optimizer().stepCount()));
+            for (int i = 1; i < count; i++) c.step().run(i, pipeline, c.train().examples());
+            c.evaluator().evaluateOneBatch(manager, c.block(), c.parameterStore());
+            if (held.parameters().isEmpty()) throw new IllegalStateException("a model without parameters");
+        } finally {
+            c.close();
+        }
+    }
+}
