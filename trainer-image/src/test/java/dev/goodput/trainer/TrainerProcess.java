@@ -42,7 +42,13 @@ public final class TrainerProcess implements AutoCloseable {
     /** As above, with options for the child JVM (system properties such as the fault-injection hook's). */
     public static TrainerProcess start(List<String> jvmOptions, java.util.Map<String, String> env, Path manifest,
                                        Path checkpoints, Path terminationLog, String... extra) throws IOException {
-        List<String> cmd = new ArrayList<>();
+        return start(List.of(), jvmOptions, env, manifest, checkpoints, terminationLog, extra);
+    }
+
+    /** As above, run through {@code wrapper} (a command that ends by exec-ing its arguments, e.g. into a cgroup). */
+    public static TrainerProcess start(List<String> wrapper, List<String> jvmOptions, java.util.Map<String, String> env,
+                                       Path manifest, Path checkpoints, Path terminationLog, String... extra) throws IOException {
+        List<String> cmd = new ArrayList<>(wrapper);
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.add("-Dai.djl.offline=true");
         cmd.addAll(jvmOptions);
