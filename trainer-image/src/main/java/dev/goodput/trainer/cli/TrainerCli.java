@@ -4,10 +4,13 @@ import dev.goodput.trainer.runtime.NativeHeap;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The trainer's command line: {@code trainer run JOB.yaml} trains, {@code trainer validate JOB.yaml} only checks. */
+/**
+ * The trainer's command line: {@code trainer run JOB.yaml} trains, {@code trainer validate JOB.yaml} only checks,
+ * {@code trainer report DIR} renders a run's report, {@code trainer bench} times the step.
+ */
 @Command(name = "trainer", mixinStandardHelpOptions = true, version = "goodput trainer 0.1.0",
         description = "Runs a Goodput TrainingJob: inside its pod on a cluster, or alone on a laptop.",
-        subcommands = {RunCommand.class, ValidateCommand.class, BenchCommand.class})
+        subcommands = {RunCommand.class, ValidateCommand.class, ReportCommand.class, BenchCommand.class})
 public final class TrainerCli implements Runnable {
 
     @Override

@@ -102,14 +102,35 @@ public final class RunReportListener implements ProgressListener {
     }
 
     /**
-     * Builds the report and writes it as {@code dir/report.html}. Never throws: a report that cannot be written (no
-     * fonts in a slim image, a read-only folder) costs a line on {@code out}, not the run.
+     * Writes the report's data as {@code dir/report-data.json} (milliseconds), then, when {@code render}, the page as
+     * {@code dir/report.html} (the charts: seconds); {@code trainer report dir} renders the page from the data later.
+     * Never throws: a report that cannot be written (no fonts in a slim image, a read-only folder) costs a line on
+     * {@code out}, not the run. Returns the page, or null when it was not rendered.
      */
     public Path writeTo(Path dir, TrainerReport last, List<TrainingState.Evaluation> history, TrainerMetrics metrics,
-                        PrintStream out) {
+                        boolean render, PrintStream out) {
+        RunReport report;
+        try {
+            report = report(last, history, metrics);
+            RunReportData.write(report, dir);
+        } catch (OutOfMemoryError e) {
+            throw e;
+        } catch (Exception | Error e) {
+            out.println("run report not written: " + e);
+            return null;
+        }
+        if (!render) {
+            out.println("run report: not rendered (too little of the grace period left); render it with: trainer report " + dir);
+            return null;
+        }
+        return render(report, dir, out);
+    }
+
+    /** Renders {@code dir/report.html}; never throws (see {@link #writeTo}). */
+    public static Path render(RunReport report, Path dir, PrintStream out) {
         long t0 = System.nanoTime();
         try {
-            Path file = RunReportWriter.write(report(last, history, metrics), dir);
+            Path file = RunReportWriter.write(report, dir);
             out.printf(java.util.Locale.ROOT, "run report: %s (%.1fs)%n", file, (System.nanoTime() - t0) / 1e9);
             return file;
         } catch (OutOfMemoryError e) {

@@ -82,10 +82,11 @@ public final class RunConclusion {
         preemption.settle(code);
         if (!preempted) printSummary(r, outcome, plan);
         out.println("goodput: " + r.message + "; exit " + code);
-        // After SIGTERM the report is only rendered with time to spare (a few seconds, more on a loaded node); should
-        // the grace period end while it renders, the exit code is still the settled one.
+        // The report's data is written in any case (milliseconds). After SIGTERM its page is only rendered with time to
+        // spare (a few seconds, more on a loaded node), else `trainer report` renders it later; should the grace
+        // period end while it renders, the exit code is still the settled one.
         boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
-        if (time) runReport.writeTo(to.reportDir(), r, progress.history(), metrics, out);
+        runReport.writeTo(to.reportDir(), r, progress.history(), metrics, time, out);
         return code;
     }
 

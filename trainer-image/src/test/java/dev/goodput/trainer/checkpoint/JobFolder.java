@@ -31,12 +31,12 @@ record JobFolder(Path dir) {
         return new CheckpointStore(dir, Integer.MAX_VALUE).stepFolders().size();
     }
 
-    /** Names in the folder that are neither checkpoints nor the pointer nor the run report. */
+    /** Names in the folder that are neither checkpoints nor the pointer nor the run report (page and data). */
     List<String> leftovers() throws IOException {
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString())
-                    .filter(n -> !n.matches("step-[0-9]+") && !n.equals("latest") && !n.equals("report.html"))
+                    .filter(n -> !n.matches("step-[0-9]+") && !n.equals("latest") && !n.equals("report.html") && !n.equals("report-data.json"))
                     .sorted().toList();
         }
     }

@@ -126,7 +126,7 @@ class RunReportListenerTest {
         RunReportListener listener = new RunReportListener(spec(""), "job", start);
         Path blocked = Files.writeString(dir.resolve("a-file"), "not a folder");
         var out = new java.io.ByteArrayOutputStream();
-        Path written = listener.writeTo(blocked, report(0, 0, null), List.of(), null, new java.io.PrintStream(out));
+        Path written = listener.writeTo(blocked, report(0, 0, null), List.of(), null, true, new java.io.PrintStream(out));
         assertThat(written).isNull();
         assertThat(out.toString()).startsWith("run report not written: ");
     }

@@ -61,6 +61,37 @@ class RunReportTest {
     }
 
     @Test
+    void trainerReportRendersThePageAgainFromTheDataTheRunLeft(@TempDir Path dir) throws Exception {
+        TestJobs.run(job("maxSteps: 60", 0.99, 20, true), dir, null);
+        Path job = dir.resolve("job");
+        ReportPage original = ReportPage.read(job.resolve("report.html"));
+        assertThat(job.resolve(RunReportData.FILE_NAME)).isRegularFile();
+        Files.delete(job.resolve("report.html"));
+
+        // Another process's work, here through the same command line: nothing of the run is in memory any more.
+        int exit = new picocli.CommandLine(new dev.goodput.trainer.cli.TrainerCli()).execute("report", job.toString());
+        assertThat(exit).isZero();
+        ReportPage page = ReportPage.read(job.resolve("report.html"));
+        ReportPage.assertCharts(page.images(), CHARTS);
+        for (String row : new String[] {"result", "test accuracy", "steps", "time to target", "cost"}) {
+            assertThat(page.row("summary", row)).as(row).isEqualTo(original.row("summary", row));
+        }
+        assertThat(page.column("evaluations")).containsExactlyElementsOf(original.column("evaluations"));
+        assertThat(page.column("checkpoints")).containsExactlyElementsOf(original.column("checkpoints"));
+
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream was = System.err;
+        System.setErr(new java.io.PrintStream(err));
+        try {
+            int missing = new picocli.CommandLine(new dev.goodput.trainer.cli.TrainerCli()).execute("report", dir.resolve("none").toString());
+            assertThat(missing).isEqualTo(ExitCodes.FAILED);
+        } finally {
+            System.setErr(was);
+        }
+        assertThat(err.toString()).contains("report-data.json").contains("no run report data");
+    }
+
+    @Test
     void resumedRunReportsItsOwnStepsPlusTheRestoredEvaluationHistory(@TempDir Path dir) throws Exception {
         // An unreachable target: evaluations every 20 steps, the run goes to its budget.
         TestJobs.run(job("maxSteps: 40", 0.99, 20, false), dir, null);
