@@ -14,7 +14,10 @@ Both run as the trainer image runs the JVM (-XX:TieredStopAtLevel=1), and both e
 sample counts (every --eval-every-samples, default 30,000: half an epoch), so that neither is favoured by how late its
 crossing of the target is seen, and the accuracies at the stop overshoot the target by similar amounts.
 
-Usage: python3 bench/time_to_target.py [--repeats 1]
+With --before-jar OLD.jar the two configurations are Goodput's defaults on an earlier commit's trainer ("before")
+and on the current one, alternating, for a before-vs-after comparison of a change.
+
+Usage: python3 bench/time_to_target.py [--repeats 1] [--before-jar OLD.jar]
 """
 import argparse, datetime, os, platform, re, statistics, subprocess, tempfile, shutil
 
@@ -60,31 +63,41 @@ def main():
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--eval-every-samples", type=int, default=30000)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", f"time-to-target-{datetime.date.today()}.md"))
+    ap.add_argument("--before-jar", default=None,
+                    help="before vs after: Goodput's defaults with this (an earlier commit's) jar against the current one")
     a = ap.parse_args()
     # A private copy of the jar, so that a rebuild during the (long) run cannot swap it between runs.
     jar = os.path.join(tempfile.mkdtemp(prefix="gp-ttt-jar-"), "goodput-trainer.jar")
     shutil.copy2(JAR, jar)
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     rows = []
+    configs = (("naive", NAIVE, jar), ("goodput", [], jar))
+    if a.before_jar:
+        before = os.path.join(os.path.dirname(jar), "before.jar")
+        shutil.copy2(a.before_jar, before)
+        configs = (("before", [], before), ("goodput", [], jar))
+    base = configs[0][0]
     for r in range(a.repeats):
-        for name, extra in (("naive", NAIVE), ("goodput", [])):
+        for name, extra, which in configs:
             load = open("/proc/loadavg").read().split()[0]
-            seconds, acc, evals = run(jar, extra + eval_every(extra, a.eval_every_samples))
+            seconds, acc, evals = run(which, extra + eval_every(extra, a.eval_every_samples))
             rows.append((name, seconds, acc, evals, load))
             print(f"{name}: time to target {seconds}s, final accuracy {acc}, {evals} evaluations (load {load})", flush=True)
-    med = {n: statistics.median([s for m, s, *_ in rows if m == n and s is not None] or [float("nan")]) for n in ("naive", "goodput")}
-    acc = {n: statistics.median([x for m, _, x, *_ in rows if m == n]) for n in ("naive", "goodput")}
+    med = {n: statistics.median([s for m, s, *_ in rows if m == n and s is not None] or [float("nan")]) for n in (base, "goodput")}
+    acc = {n: statistics.median([x for m, _, x, *_ in rows if m == n]) for n in (base, "goodput")}
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
     with open(a.out, "w") as f:
-        f.write("# Time to target: naive configuration vs Goodput defaults\n\n")
+        f.write("# Time to target: naive configuration vs Goodput defaults\n\n" if not a.before_jar else
+                f"# Time to target: Goodput defaults, the current trainer vs an earlier one (`{a.before_jar}`)\n\n")
         f.write(f"- date: {datetime.date.today()}\n- machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}\n")
-        f.write(f"- command: `python3 bench/time_to_target.py --repeats {a.repeats} --eval-every-samples {a.eval_every_samples}` (jar built at commit {commit})\n")
+        f.write(f"- command: `python3 bench/time_to_target.py --repeats {a.repeats} --eval-every-samples {a.eval_every_samples}"
+                + (f" --before-jar {a.before_jar}" if a.before_jar else "") + f"` (jar built at commit {commit})\n")
         f.write("- target: test accuracy 0.916 on the 10,000 test images\n\n")
         f.write("| run | config | time to target (s) | final test accuracy | evaluations | load at start |\n|---|---|---|---|---|---|\n")
         for i, (n, s, x, e, l) in enumerate(rows):
             f.write(f"| {i // 2} | {n} | {s if s is not None else 'not reached'} | {x:.4f} | {e} | {l} |\n")
-        f.write(f"\nMedian time to target: naive {med['naive']:.0f} s, Goodput {med['goodput']:.0f} s: "
-                f"**{med['naive'] / med['goodput']:.2f}x** faster; accuracy naive {acc['naive']:.4f}, Goodput {acc['goodput']:.4f}.\n")
+        f.write(f"\nMedian time to target: {base} {med[base]:.0f} s, Goodput {med['goodput']:.0f} s: "
+                f"**{med[base] / med['goodput']:.2f}x** faster; accuracy {base} {acc[base]:.4f}, Goodput {acc['goodput']:.4f}.\n")
     print(f"wrote {a.out}")
 
 

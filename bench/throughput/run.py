@@ -128,10 +128,12 @@ def main():
     ap.add_argument("--python", default=os.path.join(ROOT, "bench", ".venv", "bin", "python"))
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="environment for both sides, e.g. OMP_WAIT_POLICY=PASSIVE")
     ap.add_argument("--out", default=None, help="results file (default bench/results/throughput-<date>.md)")
+    ap.add_argument("--peer-jar", default=None, help="compare with another trainer jar (an earlier commit's) instead of PyTorch")
     ap.add_argument("--note", default="", help="a line to put under the title")
     a = ap.parse_args()
 
     now = datetime.datetime.now()
+    peer = "before" if a.peer_jar else "PyTorch"
     out = a.out or os.path.join(ROOT, "bench", "results", f"throughput-{now:%Y-%m-%d-%H%M}.md")
     if a.quick:
         pairs = QUICK
@@ -149,7 +151,8 @@ def main():
     def write_report(done):
         java_version = subprocess.run([a.java, "-version"], capture_output=True, text=True).stderr.splitlines()[0]
         torch_version = rows[0]["reps"][0]["torch_version"] if rows else "?"
-        lines = [f"# Throughput: trainer (DJL 0.36, libtorch 2.7.1 CPU) vs PyTorch {torch_version} eager", ""]
+        lines = [f"# Throughput: trainer (DJL 0.36, libtorch 2.7.1 CPU) vs PyTorch {torch_version} eager", ""] if not a.peer_jar else [
+            f"# Throughput: trainer vs the trainer of an earlier commit (`{a.peer_jar}`)", ""]
         if a.note:
             lines += [a.note, ""]
         lines += [
@@ -160,14 +163,15 @@ def main():
             f"- trainer jar: built {datetime.datetime.fromtimestamp(os.path.getmtime(a.jar)):%Y-%m-%d %H:%M}; repository at "
             f"{git('rev-parse', '--short', 'HEAD')}" + (" with uncommitted changes under trainer-image/" if git('status', '--porcelain', 'trainer-image') else ""),
             f"- per run: `java -jar {os.path.relpath(a.jar, ROOT)} bench --model M --batch B --threads T --steps S --warmup W` and "
-            f"`bench/.venv/bin/python bench/throughput/pytorch_reference.py` with the same flags, alternating, "
+            + (f"`java -jar {a.peer_jar} bench` (the earlier trainer)" if a.peer_jar else "`bench/.venv/bin/python bench/throughput/pytorch_reference.py`")
+            + " with the same flags, alternating, "
             f"{a.reps} repetitions each; gate before each pair: 1-min load < {a.max_load} and other CPU use < {a.max_busy:.0%} "
             f"(waiting up to {a.max_wait:.0f} s); a pair during which other processes used more than that share of the CPUs "
             f"is discarded and measured again (up to {a.retries} times per row)" + (f"; env {' '.join(a.env)}" if a.env else "")
             + (f"; JVM options {a.java_opts}" if a.java_opts else ""),
-            "- samples/s are medians over repetitions; ratio = median over repetitions of trainer ÷ PyTorch (same repetition)",
+            f"- samples/s are medians over repetitions; ratio = median over repetitions of trainer ÷ {peer} (same repetition)",
             "",
-            "| model | batch | threads | steps (warmup) | trainer samples/s | PyTorch samples/s | ratio trainer÷PyTorch | per-rep ratios | load1 before (max) |",
+            f"| model | batch | threads | steps (warmup) | trainer samples/s | {peer} samples/s | ratio trainer÷{peer} | per-rep ratios | load1 before (max) |",
             "|---|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
         for row in rows:
@@ -177,7 +181,7 @@ def main():
                          f"{max(x['load1'] for x in row['reps']):.2f}"
                          f"{'' if all(x['quiet'] for x in row['reps']) else ' (busy: measured after --max-wait)'} |")
         lines += ["", "<details><summary>every repetition</summary>", "",
-                  "| model | batch | threads | rep | trainer/s | PyTorch/s | ratio | load1 before | load1 after | others' CPU before | others' CPU during | waited s |",
+                  f"| model | batch | threads | rep | trainer/s | {peer}/s | ratio | load1 before | load1 after | others' CPU before | others' CPU during | waited s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for row in rows:
             for i, x in enumerate(row["reps"]):
@@ -197,7 +201,8 @@ def main():
         common = ["--model", model, "--batch", str(batch), "--threads", str(threads), "--steps", str(steps),
                   "--warmup", str(warmup)]
         trainer_cmd = [a.java] + shlex.split(a.java_opts) + ["-jar", a.jar, "bench"] + common
-        torch_cmd = [a.python, os.path.join(HERE, "pytorch_reference.py")] + common
+        torch_cmd = ([a.java] + shlex.split(a.java_opts) + ["-jar", a.peer_jar, "bench"] + common if a.peer_jar
+                     else [a.python, os.path.join(HERE, "pytorch_reference.py")] + common)
         reps = []
         retries = 0
         while len(reps) < a.reps:
@@ -227,7 +232,7 @@ def main():
                    "torch_version": res["pytorch"].get("torch")}
             rep["ratio"] = rep["trainer"] / rep["pytorch"]
             reps.append(rep)
-            log(f"{model} b{batch} t{threads} rep {r + 1}: trainer {rep['trainer']:.0f}/s, pytorch {rep['pytorch']:.0f}/s, "
+            log(f"{model} b{batch} t{threads} rep {r + 1}: trainer {rep['trainer']:.0f}/s, {peer} {rep['pytorch']:.0f}/s, "
                 f"ratio {rep['ratio']:.3f} (load {ld:.2f}, busy {busy:.0%})")
         rows.append({"model": model, "batch": batch, "threads": threads, "steps": steps, "warmup": warmup, "reps": reps,
                      "trainer": statistics.median(x["trainer"] for x in reps),
