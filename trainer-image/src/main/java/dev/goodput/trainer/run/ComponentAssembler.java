@@ -24,9 +24,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds a run's components from its plans, and nothing else: no decision is taken here that the planner did not take.
- * The run assembles once for training; the batch tuner assembles a throwaway set per probe, with the same code, so
- * that what it measures is the job's real step.
+ * Builds a run's components from its plans, and nothing else: the one rule applied here is the evaluator's batch (the
+ * micro-batch, at most the plan's cap). The run assembles once for training; the batch tuner assembles a throwaway
+ * set per probe, with the same code, so that what it measures is the job's real step.
  */
 public final class ComponentAssembler {
     private ComponentAssembler() {}
