@@ -63,9 +63,10 @@ public final class BatchPlanner {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
             return new Decision(BatchChoice.fixed(run.globalBatch(), "auto"), null, Optional.empty());
         }
-        String key = key().text();
+        TuningKey tuningKey = key();
+        String key = tuningKey.text();
         TuningCache cache = TuningCache.fromEnvironment();
-        OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(key());
+        OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(tuningKey);
         if (cached.isPresent()) {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + key + "), no probes");
             return new Decision(BatchChoice.forMicro(run.globalBatch(), cached.getAsInt(), "cache"), key, Optional.empty());

@@ -1,6 +1,7 @@
 package dev.goodput.trainer.run;
 
 import ai.djl.ndarray.NDManager;
+import java.lang.ref.Reference;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.checkpoint.Snapshot;
@@ -45,7 +46,7 @@ public final class ProbeSteps implements MemoryProbe.Steps {
                     new RunProgress(run.seed(), 0, 0).state(run.optimizer().name(), c.optimizer().stepCount()));
             for (int i = 1; i < count; i++) c.step().run(i, pipeline, c.train().examples());
             c.evaluator().evaluateOneBatch(manager, c.block(), c.parameterStore());
-            if (held.parameters().isEmpty()) throw new IllegalStateException("a model without parameters");
+            Reference.reachabilityFence(held); // the copy's memory counts until here, as a background save's would
         } finally {
             c.close();
         }
