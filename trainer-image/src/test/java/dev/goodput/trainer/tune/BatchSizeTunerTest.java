@@ -54,8 +54,8 @@ class BatchSizeTunerTest {
 
     /**
      * Stands in for a process whose first probe pays fixed costs once (the model, the optimizer's state, the loader's
-     * threads): measured on a CPU, ResNet-50 at width 16 went from 215 MiB before any probe to 353 MiB at micro-batch 8
-     * and 363 MiB at 15, about 1.4 MiB per example.
+     * threads): measured on a CPU, ResNet-50 at width 16 took 353 MiB at micro-batch 8 and 363 MiB at 15, about 1.4 MiB
+     * per example, over roughly 220 MiB in use before any probe (what the tuner's prediction of 491 MiB at 16 implies).
      */
     record FixedCostFake(long baseline, long fixed, long perExample, List<Integer> probed) implements BatchSizeTuner.ProbeRunner {
         long bytes(int micro) {
