@@ -12,7 +12,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import dev.goodput.api.validation.CrdRules;
+import dev.goodput.api.validation.NullPruning;
 import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -55,22 +58,26 @@ public final class ManifestReader {
         return parse(text, source, Map.of());
     }
 
+    /**
+     * Binds strictly (an unknown field or a wrong type is named first, with its line, as the apiserver's strict field
+     * validation names it), then judges the manifest as the apiserver would: the CRD's schema and CEL rules
+     * ({@link CrdRules}), then what the CRD cannot say ({@link SpecValidator}). Fields set to null are dropped before
+     * binding, as the apiserver prunes them, so they take their defaults.
+     */
     public static TrainingJobManifest parse(String text, String source, Map<String, String> overrides) {
-        TrainingJobManifest manifest;
+        JsonNode tree;
         try {
-            if (overrides.isEmpty()) {
-                // Bind from the text itself so errors carry line numbers.
-                manifest = YAML.readValue(text, TrainingJobManifest.class);
-            } else {
-                JsonNode tree = YAML.readTree(text);
-                if (tree == null || tree.isMissingNode() || tree.isNull()) {
-                    throw new ManifestException(source, List.of("the file is empty"));
-                }
-                for (Map.Entry<String, String> o : overrides.entrySet()) {
-                    override(tree, o.getKey(), o.getValue(), source);
-                }
-                manifest = YAML.treeToValue(tree, TrainingJobManifest.class);
+            // Bind from the text itself first, so errors carry line numbers.
+            if (overrides.isEmpty()) YAML.readValue(text, TrainingJobManifest.class);
+            tree = YAML.readTree(text);
+            if (tree == null || tree.isMissingNode() || tree.isNull()) {
+                throw new ManifestException(source, List.of("the file is empty"));
             }
+            for (Map.Entry<String, String> o : overrides.entrySet()) {
+                override(tree, o.getKey(), o.getValue(), source);
+            }
+            tree = NullPruning.prune(tree);
+            YAML.treeToValue(tree, TrainingJobManifest.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).sorted().collect(Collectors.joining(", "));
@@ -84,12 +91,16 @@ public final class ManifestReader {
         } catch (JsonProcessingException e) {
             throw new ManifestException(source, List.of("not valid YAML: " + e.getOriginalMessage() + at(e)));
         }
-        if (manifest == null) {
-            throw new ManifestException(source, List.of("the file is empty"));
+        List<String> problems = new ArrayList<>(CrdRules.trainingJob().check(tree));
+        TrainingJobManifest manifest;
+        try {
+            manifest = YAML.treeToValue(tree, TrainingJobManifest.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("bound once already: " + e.getMessage(), e);
         }
-        List<String> problems = SpecValidator.validate(manifest);
+        problems.addAll(SpecValidator.validate(manifest));
         if (!problems.isEmpty()) {
-            throw new ManifestException(source, problems);
+            throw new ManifestException(source, problems.stream().distinct().toList());
         }
         return manifest;
     }

@@ -76,7 +76,8 @@ class ManifestReaderTest {
     @Test
     void overridesApplyBeforeBindingAndKeepTypes() {
         TrainingJobManifest m = ManifestReader.parse(GOOD, "good.yaml",
-                Map.of("spec.training.epochs", "5", "spec.data.trainLimit", "100", "spec.target.value", "0.9"));
+                Map.of("spec.training.epochs", "5", "spec.data.trainLimit", "100", "spec.target.value", "0.9",
+                        "spec.target.metric", "accuracy"));
         assertThat(m.spec.training.epochs).isEqualTo(5);
         assertThat(m.spec.data.trainLimit).isEqualTo(100);
         assertThat(m.spec.target.value).isEqualTo(0.9);
@@ -86,17 +87,17 @@ class ManifestReaderTest {
 
     static Stream<Arguments> badManifests() {
         return Stream.of(
-                Arguments.of("architecture: cnn", "architecture: transformer", "spec.model.architecture: unknown model 'transformer'"),
+                Arguments.of("architecture: cnn", "architecture: transformer", "spec.model.architecture: \"transformer\" is not one of mlp, cnn, resnet20, resnet18, resnet50"),
                 Arguments.of("lr: 0.001", "lr: 0", "spec.training.optimizer.lr: must be > 0"),
                 Arguments.of("lr: 0.001", "lr: -1", "spec.training.optimizer.lr: must be > 0"),
-                Arguments.of("batchSize: 32", "batchSize: 48", "spec.training.batchSize: 48 does not divide globalBatchSize 128"),
+                Arguments.of("batchSize: 32", "batchSize: 48", "spec.training.batchSize: must divide spec.training.globalBatchSize"),
                 Arguments.of("batchSize: 32", "batchSize: many", "spec.training.batchSize: must be auto or a positive integer"),
                 Arguments.of("epochs: 2", "epochs: 2\n    precision: bf16", "spec.training.precision: bf16 is not supported"),
-                Arguments.of("lr: 0.001", "lr: 0.001\n  target: {metric: f1, value: 0.9}", "spec.target.metric: unknown metric 'f1'"),
+                Arguments.of("lr: 0.001", "lr: 0.001\n  target: {metric: f1, value: 0.9}", "spec.target.metric: \"f1\" is not one of accuracy, loss"),
                 Arguments.of("path: /data", "path: \"\"", "spec.data.path: missing"),
-                Arguments.of("name: adamw", "name: lamb", "spec.training.optimizer.name: unknown optimizer 'lamb'"),
+                Arguments.of("name: adamw", "name: lamb", "spec.training.optimizer.name: \"lamb\" is not one of adamw, sgd"),
                 Arguments.of("epochs: 2", "maxDuration: soon", "spec.training.maxDuration"),
-                Arguments.of("epochs: 2", "epochs: 2\n    batchMargin: 0.7", "spec.training.batchMargin: must be between 0 and 0.5"),
+                Arguments.of("epochs: 2", "epochs: 2\n    batchMargin: 0.7", "spec.training.batchMargin: must be <= 0.5, got 0.7"),
                 Arguments.of("kind: TrainingJob", "kind: Job", "kind: expected TrainingJob"));
     }
 
@@ -109,6 +110,27 @@ class ManifestReaderTest {
                 .isInstanceOf(ManifestException.class)
                 .hasMessageContaining("bad.yaml")
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void aTargetCreatedByAnOverrideNeedsItsMetricAsOnACluster() {
+        // The CRD requires spec.target.metric: the apiserver refuses a target without one, and so does a local run.
+        assertThatThrownBy(() -> ManifestReader.parse(GOOD, "good.yaml", Map.of("spec.target.value", "0.9")))
+                .hasMessageContaining("spec.target.metric: missing");
+    }
+
+    @Test
+    void aFieldSetToNullTakesItsDefaultAsTheApiserverPrunesIt() {
+        TrainingJobManifest m = ManifestReader.parse(GOOD.replace("lr: 0.001", "lr:"), "n.yaml");
+        assertThat(m.spec.training.optimizer.lr).isEqualTo(1e-3);
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() {
+        String yaml = GOOD.replace("architecture: cnn", "architecture: cnn\n    width: 0").replace("lr: 0.001", "lr: 0");
+        assertThatThrownBy(() -> ManifestReader.parse(yaml, "two.yaml"))
+                .hasMessageContaining("spec.model.width: must be >= 1, got 0")
+                .hasMessageContaining("spec.training.optimizer.lr: must be > 0");
     }
 
     @Test

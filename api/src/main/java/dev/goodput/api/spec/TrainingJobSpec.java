@@ -11,7 +11,8 @@ import io.fabric8.generator.annotation.ValidationRule;
  * (from the manifest file), so a job behaves the same on a laptop and on a cluster.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-// CEL rules checked by the apiserver (CRD x-kubernetes-validations); SpecValidator repeats them for local runs.
+// CEL rules checked by the apiserver (CRD x-kubernetes-validations); a local run runs the same rules from the
+// generated CRD (api/validation/CrdRules).
 @ValidationRule(value = "has(self.target) || (has(self.training) && (has(self.training.epochs)"
         + " || has(self.training.maxSteps) || has(self.training.maxDuration)))",
         message = "no budget: set spec.training.epochs, spec.training.maxSteps, spec.training.maxDuration or spec.target")

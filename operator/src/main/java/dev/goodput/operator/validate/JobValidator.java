@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Validate: what the apiserver's schema and CEL rules cannot check. The shared {@link SpecValidator} (the same checks
- * the trainer runs, so a job the trainer would refuse never gets a pod) and references to other objects: an
- * existing checkpoint or data claim. Problems become a condition, never an exception, so a bad job does not make the
+ * Validate: the CRD's rules as this version defines them (the installed CRD may be older: Helm never upgrades one),
+ * what those rules cannot check ({@link SpecValidator}: the same checks the trainer runs, so a job the trainer would
+ * refuse never gets a pod), and references to other objects: an existing checkpoint or data claim. Problems become a condition, never an exception, so a bad job does not make the
  * operator crash-loop.
  *
  * <p>The claims are looked up (two uncached GETs) only when the job's generation changes, not on every reconcile: once
@@ -30,8 +30,7 @@ public class JobValidator {
     }
 
     public Result validate(TrainingJob job, KubernetesClient client) {
-        List<String> problems = new ArrayList<>();
-        SpecValidator.validateSpec(job.getSpec(), problems);
+        List<String> problems = new ArrayList<>(SpecValidator.validateSpecAgainstCrd(job.getSpec()));
         if (!problems.isEmpty()) {
             return new Result("InvalidSpec", problems);
         }
