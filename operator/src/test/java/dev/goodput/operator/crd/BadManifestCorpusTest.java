@@ -26,9 +26,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * One corpus of bad manifests, judged by both sides: the real kube-apiserver with the checked-in CRD (schema and CEL
  * rules, server-side dry run, so nothing is stored) and the trainer's own reading of a local manifest
- * ({@link ManifestReader#parse}, what {@code trainer run job.yaml} does before it touches data). Each must refuse
- * it, naming the same field. A case the apiserver refuses and the trainer accepts (or the other way round) is the
- * drift this test exists to catch: the same YAML must get the same answer on a laptop and on a cluster.
+ * ({@link ManifestReader#parse}, what {@code trainer run job.yaml} does before it touches data, judging by the CRD's
+ * own schema and CEL rules). Each must refuse it, naming the same set of fields; and a second corpus, at the edges
+ * of the rules, must be accepted by both. A case one side refuses and the other accepts, or a field one side names
+ * and the other does not, is the drift this test exists to catch: the same YAML must get the same answer on a laptop
+ * and on a cluster.
  */
 @ExtendWith(RealApiServer.class)
 class BadManifestCorpusTest {
@@ -63,12 +65,25 @@ class BadManifestCorpusTest {
      * A bad manifest: the valid one with {@code path} set to {@code value} (null removes it) and {@code alsoRemoved}
      * removed; {@code field} is what both sides must name.
      */
-    record Bad(String what, String path, Object value, String field, String alsoRemoved) {
+    record Bad(String what, String path, Object value, String field, String alsoRemoved, boolean explicitNull) {
         Bad(String what, String path, Object value) {
-            this(what, path, value, path, null);
+            this(what, path, value, path, null, false);
+        }
+
+        Bad(String what, String path, Object value, String field, String alsoRemoved) {
+            this(what, path, value, field, alsoRemoved, false);
+        }
+
+        /** The field written as {@code null} rather than removed. */
+        Bad withNull() {
+            return new Bad(what, path, value, field, alsoRemoved, true);
         }
 
         ObjectNode apply(ObjectNode manifest) {
+            if (explicitNull) {
+                set(manifest, path, com.fasterxml.jackson.databind.node.NullNode.getInstance());
+                return manifest;
+            }
             set(manifest, path, value);
             if (alsoRemoved != null) {
                 set(manifest, alsoRemoved, null);
@@ -176,6 +191,38 @@ class BadManifestCorpusTest {
         List<String> localFields = ((ManifestException) local).problems().stream()
                 .map(p -> p.contains(":") ? p.substring(0, p.indexOf(':')) : p).toList();
         assertThat(localFields).as("the trainer's fields: %s", ((ManifestException) local).problems()).contains(bad.field());
+        // The same verdict, not just an overlap: every field one side names, the other names too.
+        assertThat(java.util.Set.copyOf(localFields)).as("trainer %s vs apiserver %s", ((ManifestException) local).problems(),
+                e.getMessage()).isEqualTo(java.util.Set.copyOf(serverFields));
+    }
+
+    /** Manifests at the edges of the rules, which both sides must accept: a check stricter on one side is drift too. */
+    static Stream<Bad> edgesBothAccept() {
+        return Stream.of(
+                new Bad("the widest model", "spec.model.width", 1024),
+                new Bad("the most dropout", "spec.model.dropout", 0.9),
+                new Bad("an accuracy target of exactly 1, written as an integer", "spec.target.value", 1),
+                new Bad("a batchSize written as a number", "spec.training.batchSize", 32),
+                new Bad("beta2 just under 1", "spec.training.optimizer.beta2", 0.9999),
+                new Bad("momentum 0", "spec.training.optimizer.momentum", 0),
+                new Bad("no warmup", "spec.training.schedule.warmupSteps", 0),
+                new Bad("a learning rate set to null (pruned, so the default)", "spec.training.optimizer.lr", null, "-",
+                        null).withNull(),
+                new Bad("a budget by the target alone", "spec.training.epochs", null, "-", null),
+                new Bad("256 threads", "spec.training.threads", 256),
+                new Bad("16 GPUs", "spec.resources.gpus", 16),
+                new Bad("keeping 100 checkpoints", "spec.checkpoint.keep", 100),
+                new Bad("a duration in two units", "spec.training.maxDuration", "1h30m"),
+                new Bad("a memory budget in Gi", "spec.training.memoryBudget", "1.5Gi"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("edgesBothAccept")
+    void bothSidesAcceptTheEdges(Bad edge, KubernetesClient client) throws Exception {
+        ObjectNode manifest = edge.apply(yaml(VALID));
+        String text = JSON.writeValueAsString(manifest);
+        assertThat(catchThrowable(() -> dryRunCreate(client, manifest))).as("the apiserver accepts %s", text).isNull();
+        assertThat(catchThrowable(() -> ManifestReader.parse(text, "job.yaml"))).as("the trainer accepts %s", text).isNull();
     }
 
     static void dryRunCreate(KubernetesClient client, ObjectNode manifest) {
