@@ -104,7 +104,13 @@ def main():
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--fused", action="store_true", help="AdamW(fused=True) instead of the default implementation")
     ap.add_argument("--profile", help="write torch.profiler's operator trace of the timed steps (Chrome trace JSON) here")
+    ap.add_argument("--matmul-peak", action="store_true",
+                    help="measure this machine's fp32 matmul rate at --threads instead (GFLOP/s), the physical limit a"
+                         " training step's FLOP/s is compared with")
     a = ap.parse_args()
+    if a.matmul_peak:
+        matmul_peak(a.threads)
+        return
 
     torch.set_num_threads(a.threads)
     if a.interop_threads is not None:
@@ -121,6 +127,7 @@ def main():
 
     model = MODELS[a.model]()
     model.train()
+    flops_per_sample = training_flops(model, batches[0], a.batch)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01, fused=True if a.fused else None)
     loss_sum = 0.0
     start = 0.0
@@ -148,7 +155,35 @@ def main():
                       "ms_per_step": round(seconds * 1000 / a.steps, 3),
                       "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
                       "parameter_tensors": sum(1 for p in model.parameters() if p.requires_grad),
+                      "flops_per_sample": flops_per_sample,
                       "torch": torch.__version__}))
+
+
+def training_flops(model, batch, size):
+    """FLOPs of one training step's forward and backward per example, counted by PyTorch's own FlopCounterMode (matmul
+    and convolution FLOPs, as MLPerf and the roofline literature count them); the optimizer's elementwise work is not
+    counted. The model's gradients are cleared again, so the timed steps start as before."""
+    from torch.utils.flop_counter import FlopCounterMode
+    xb, yb = batch
+    counter = FlopCounterMode(display=False)
+    with counter:
+        F.cross_entropy(model(torch.from_numpy(xb)), torch.from_numpy(yb)).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops() / size
+
+
+def matmul_peak(threads, n=2048, seconds=3.0):
+    """The best of several timed fp32 n x n matmuls, in GFLOP/s (2 n^3 FLOPs each), after a warm-up."""
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        torch.mm(a, b)
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n ** 3 / (time.perf_counter() - t0) / 1e9)
+    print(json.dumps({"impl": "matmul", "threads": threads, "n": n, "gflops": round(best, 1), "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

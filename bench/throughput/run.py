@@ -27,6 +27,18 @@ QUICK = [("mlp", 128, 2), ("cnn", 128, 2), ("resnet20", 32, 2)]
 SAMPLES = {"mlp": 160000, "cnn": 8000, "resnet20": 3200}
 
 
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+# PyTorch as a performance-minded user runs it: as it comes, with AdamW(fused=True) (the trainer itself runs libtorch's
+# fused AdamW), and with jemalloc preloaded as well. The trainer is reported against the best of them per row.
+PEERS = {
+    "plain": ([], {}),
+    "fused": (["--fused"], {}),
+    "fused+jemalloc": (["--fused"], {"LD_PRELOAD": JEMALLOC}),
+    "jemalloc": ([], {"LD_PRELOAD": JEMALLOC}),
+}
+DEFAULT_PEERS = "plain,fused,fused+jemalloc"
+
+
 def steps_for(model, batch, scale):
     steps = max(10, min(2000, int(SAMPLES[model] * scale) // batch))
     return steps, max(5, steps // 5)
@@ -129,11 +141,12 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="environment for both sides, e.g. OMP_WAIT_POLICY=PASSIVE")
     ap.add_argument("--out", default=None, help="results file (default bench/results/throughput-<date>.md)")
     ap.add_argument("--peer-jar", default=None, help="compare with another trainer jar (an earlier commit's) instead of PyTorch")
+    ap.add_argument("--peers", default=DEFAULT_PEERS,
+                    help=f"PyTorch variants, run alternating with the trainer; the trainer is rated against the best per row (of {', '.join(PEERS)})")
     ap.add_argument("--note", default="", help="a line to put under the title")
     a = ap.parse_args()
 
     now = datetime.datetime.now()
-    peer = "before" if a.peer_jar else "PyTorch"
     out = a.out or os.path.join(ROOT, "bench", "results", f"throughput-{now:%Y-%m-%d-%H%M}.md")
     if a.quick:
         pairs = QUICK
@@ -144,14 +157,29 @@ def main():
     for kv in a.env:
         k, v = kv.split("=", 1)
         env[k] = v
+    peer_names = ["before"] if a.peer_jar else a.peers.split(",")
+    for name in peer_names:
+        if name != "before" and name not in PEERS:
+            raise SystemExit(f"unknown peer {name}; one of {', '.join(PEERS)}")
+    if any("LD_PRELOAD" in PEERS.get(n, ([], {}))[1] for n in peer_names) and not os.path.exists(JEMALLOC):
+        raise SystemExit(f"{JEMALLOC} is missing: apt-get install libjemalloc2 (run.sh does)")
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    peaks = {}
+    if not a.peer_jar:
+        for t in sorted({t for _, _, t in pairs}):
+            wait_quiet(a.max_load, a.max_busy, a.max_wait, log)
+            peaks[t] = run_json([a.python, os.path.join(HERE, "pytorch_reference.py"), "--matmul-peak", "--threads", str(t)],
+                                env, timeout=120)["gflops"]
+            log(f"fp32 matmul peak at {t} threads: {peaks[t]:.1f} GFLOP/s")
+
     def write_report(done):
         java_version = subprocess.run([a.java, "-version"], capture_output=True, text=True).stderr.splitlines()[0]
-        torch_version = rows[0]["reps"][0]["torch_version"] if rows else "?"
-        lines = [f"# Throughput: trainer (DJL 0.36, libtorch 2.7.1 CPU) vs PyTorch {torch_version} eager", ""] if not a.peer_jar else [
+        torch_version = rows[0]["reps"][0].get("torch_version", "?") if rows else "?"
+        best_of = " or ".join(peer_names)
+        lines = [f"# Throughput: trainer (DJL 0.36, libtorch 2.7.1 CPU) vs the best of PyTorch {torch_version} eager ({best_of})", ""] if not a.peer_jar else [
             f"# Throughput: trainer vs the trainer of an earlier commit (`{a.peer_jar}`)", ""]
         if a.note:
             lines += [a.note, ""]
@@ -163,30 +191,49 @@ def main():
             f"- trainer jar: built {datetime.datetime.fromtimestamp(os.path.getmtime(a.jar)):%Y-%m-%d %H:%M}; repository at "
             f"{git('rev-parse', '--short', 'HEAD')}" + (" with uncommitted changes under trainer-image/" if git('status', '--porcelain', 'trainer-image') else ""),
             f"- per run: `java -jar {os.path.relpath(a.jar, ROOT)} bench --model M --batch B --threads T --steps S --warmup W` and "
-            + (f"`java -jar {a.peer_jar} bench` (the earlier trainer)" if a.peer_jar else "`bench/.venv/bin/python bench/throughput/pytorch_reference.py`")
-            + " with the same flags, alternating, "
-            f"{a.reps} repetitions each; gate before each pair: 1-min load < {a.max_load} and other CPU use < {a.max_busy:.0%} "
-            f"(waiting up to {a.max_wait:.0f} s); a pair during which other processes used more than that share of the CPUs "
+            + (f"`java -jar {a.peer_jar} bench` (the earlier trainer)" if a.peer_jar else
+               "`bench/.venv/bin/python bench/throughput/pytorch_reference.py` as " + ", ".join(
+                   f"{n} ({' '.join(PEERS[n][0]) or 'no flags'}" + (f", LD_PRELOAD={PEERS[n][1]['LD_PRELOAD']}" if PEERS[n][1] else "") + ")"
+                   for n in peer_names))
+            + " with the same flags; each repetition runs every side once, the order rotated from one repetition to the next; "
+            f"{a.reps} repetitions; gate before each repetition: 1-min load < {a.max_load} and other CPU use < {a.max_busy:.0%} "
+            f"(waiting up to {a.max_wait:.0f} s); a repetition during which other processes used more than that share of the CPUs "
             f"is discarded and measured again (up to {a.retries} times per row)" + (f"; env {' '.join(a.env)}" if a.env else "")
             + (f"; JVM options {a.java_opts}" if a.java_opts else ""),
-            f"- samples/s are medians over repetitions; ratio = median over repetitions of trainer ÷ {peer} (same repetition)",
-            "",
-            f"| model | batch | threads | steps (warmup) | trainer samples/s | {peer} samples/s | ratio trainer÷{peer} | per-rep ratios | load1 before (max) |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---:|",
+            "- samples/s are medians over repetitions; the best peer of a row is the one with the highest median; "
+            "ratio = median over repetitions of trainer ÷ that peer (same repetition)",
         ]
+        if peaks:
+            lines.append("- physical limit: fp32 matmul peak of this machine, `pytorch_reference.py --matmul-peak` (best of "
+                         "2048x2048 `torch.mm` over 3 s): " + ", ".join(f"{v:.1f} GFLOP/s at {t} thread{'s' if t > 1 else ''}"
+                                                                      for t, v in sorted(peaks.items()))
+                         + "; a step's FLOPs are PyTorch's `FlopCounterMode` count of one forward and backward (matmuls and"
+                         " convolutions), the same model on both sides")
+        head = " | ".join(f"{n} samples/s" for n in peer_names)
+        lines += ["",
+                  f"| model | batch | threads | steps (warmup) | trainer samples/s | {head} | best peer | ratio trainer÷best | per-rep ratios |"
+                  + (" trainer GFLOP/s (share of matmul peak) |" if peaks else "") + " load1 before (max) |",
+                  "|---|---:|---:|---:|---:|" + "---:|" * len(peer_names) + "---|---:|---|" + ("---:|" if peaks else "") + "---:|"]
         for row in rows:
             per = ", ".join(f"{x['ratio']:.2f}" for x in row["reps"])
+            cells = " | ".join(f"{row['peers'][n]:,.0f}" for n in peer_names)
+            flop = ""
+            if peaks:
+                fps = row["reps"][0].get("flops_per_sample")
+                flop = f" {row['trainer'] * fps / 1e9:.1f} ({row['trainer'] * fps / 1e9 / peaks[row['threads']]:.0%}) |" if fps else " - |"
             lines.append(f"| {row['model']} | {row['batch']} | {row['threads']} | {row['steps']} ({row['warmup']}) | "
-                         f"{row['trainer']:,.0f} | {row['pytorch']:,.0f} | **{row['ratio']:.3f}** | {per} | "
+                         f"{row['trainer']:,.0f} | {cells} | {row['best']} | **{row['ratio']:.3f}** | {per} |{flop} "
                          f"{max(x['load1'] for x in row['reps']):.2f}"
                          f"{'' if all(x['quiet'] for x in row['reps']) else ' (busy: measured after --max-wait)'} |")
         lines += ["", "<details><summary>every repetition</summary>", "",
-                  f"| model | batch | threads | rep | trainer/s | {peer}/s | ratio | load1 before | load1 after | others' CPU before | others' CPU during | waited s |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  f"| model | batch | threads | rep | order | trainer/s | " + " | ".join(f"{n}/s" for n in peer_names)
+                  + " | ratio to best | load1 before | load1 after | others' CPU before | others' CPU during | waited s |",
+                  "|---|---:|---:|---:|---|---:|" + "---:|" * len(peer_names) + "---:|---:|---:|---:|---:|---:|"]
         for row in rows:
             for i, x in enumerate(row["reps"]):
-                lines.append(f"| {row['model']} | {row['batch']} | {row['threads']} | {i + 1} | {x['trainer']:,.0f} | "
-                             f"{x['pytorch']:,.0f} | {x['ratio']:.3f} | {x['load1']:.2f} | {x['load1_after']:.2f} | "
+                lines.append(f"| {row['model']} | {row['batch']} | {row['threads']} | {i + 1} | {x['order']} | {x['trainer']:,.0f} | "
+                             + " | ".join(f"{x['peers'][n]:,.0f}" for n in peer_names)
+                             + f" | {x['ratio']:.3f} | {x['load1']:.2f} | {x['load1_after']:.2f} | "
                              f"{x['busy']:.0%} | {x['others']:.0%} | {x['waited']:.0f} |")
         lines += ["", "</details>", ""]
         os.makedirs(os.path.dirname(out), exist_ok=True)
@@ -200,43 +247,49 @@ def main():
         steps, warmup = steps_for(model, batch, a.scale)
         common = ["--model", model, "--batch", str(batch), "--threads", str(threads), "--steps", str(steps),
                   "--warmup", str(warmup)]
-        trainer_cmd = [a.java] + shlex.split(a.java_opts) + ["-jar", a.jar, "bench"] + common
-        torch_cmd = ([a.java] + shlex.split(a.java_opts) + ["-jar", a.peer_jar, "bench"] + common if a.peer_jar
-                     else [a.python, os.path.join(HERE, "pytorch_reference.py")] + common)
+        sides = [("trainer", [a.java] + shlex.split(a.java_opts) + ["-jar", a.jar, "bench"] + common, env)]
+        for n in peer_names:
+            if n == "before":
+                sides.append((n, [a.java] + shlex.split(a.java_opts) + ["-jar", a.peer_jar, "bench"] + common, env))
+            else:
+                flags, extra = PEERS[n]
+                sides.append((n, [a.python, os.path.join(HERE, "pytorch_reference.py")] + common + flags, {**env, **extra}))
         reps = []
         retries = 0
         while len(reps) < a.reps:
             r = len(reps)
             ld, busy, waited = wait_quiet(a.max_load, a.max_busy, a.max_wait, log)
-            # Alternate which side goes first, so neither always runs on the warmer (or busier) machine.
-            order = [("trainer", trainer_cmd), ("pytorch", torch_cmd)]
-            if r % 2:
-                order.reverse()
+            # Rotate the order, so no side always runs first (on the warmer, or busier, machine).
+            order = sides[r % len(sides):] + sides[:r % len(sides)]
             res = {}
-            for name, cmd in order:
+            for name, cmd, side_env in order:
                 # Other processes' CPU use while this run lasted: all busy CPU time less this run's own.
                 j0, c0, t0 = busy_jiffies(), children_cpu(), time.time()
-                res[name] = run_json(cmd, env, timeout=900)
+                res[name] = run_json(cmd, side_env, timeout=900)
                 wall = time.time() - t0
                 others = ((busy_jiffies() - j0) / HZ - (children_cpu() - c0)) / (wall * os.cpu_count())
                 res[name]["others"] = max(0.0, others)
-            disturbed = max(res["trainer"]["others"], res["pytorch"]["others"])
+            disturbed = max(v["others"] for v in res.values())
             if disturbed > a.max_busy and retries < a.retries:
                 retries += 1
                 log(f"{model} b{batch} t{threads} rep {r + 1}: other processes used {disturbed:.0%} of the CPUs "
-                    f"during the pair: discarded, measuring again ({retries}/{a.retries})")
+                    f"during the repetition: discarded, measuring again ({retries}/{a.retries})")
                 continue
             rep = {"load1": ld, "busy": busy, "waited": waited, "quiet": ld < a.max_load and busy < a.max_busy and disturbed <= a.max_busy,
-                   "others": disturbed, "load1_after": load1(),
-                   "trainer": res["trainer"]["samples_per_second"], "pytorch": res["pytorch"]["samples_per_second"],
-                   "torch_version": res["pytorch"].get("torch")}
-            rep["ratio"] = rep["trainer"] / rep["pytorch"]
+                   "others": disturbed, "load1_after": load1(), "order": " → ".join(n for n, _, _ in order),
+                   "trainer": res["trainer"]["samples_per_second"],
+                   "peers": {n: res[n]["samples_per_second"] for n in peer_names},
+                   "torch_version": next((res[n].get("torch") for n in peer_names if res[n].get("torch")), None),
+                   "flops_per_sample": next((res[n].get("flops_per_sample") for n in peer_names if res[n].get("flops_per_sample")), None)}
             reps.append(rep)
-            log(f"{model} b{batch} t{threads} rep {r + 1}: trainer {rep['trainer']:.0f}/s, {peer} {rep['pytorch']:.0f}/s, "
-                f"ratio {rep['ratio']:.3f} (load {ld:.2f}, busy {busy:.0%})")
+            log(f"{model} b{batch} t{threads} rep {r + 1}: trainer {rep['trainer']:.0f}/s, "
+                + ", ".join(f"{n} {v:.0f}/s" for n, v in rep["peers"].items()) + f" (load {ld:.2f}, busy {busy:.0%})")
+        medians = {n: statistics.median(x["peers"][n] for x in reps) for n in peer_names}
+        best = max(medians, key=medians.get)
+        for x in reps:
+            x["ratio"] = x["trainer"] / x["peers"][best]
         rows.append({"model": model, "batch": batch, "threads": threads, "steps": steps, "warmup": warmup, "reps": reps,
-                     "trainer": statistics.median(x["trainer"] for x in reps),
-                     "pytorch": statistics.median(x["pytorch"] for x in reps),
+                     "trainer": statistics.median(x["trainer"] for x in reps), "peers": medians, "best": best,
                      "ratio": statistics.median(x["ratio"] for x in reps)})
         write_report(len(rows) == len(pairs))
 

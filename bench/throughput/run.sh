@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trainer vs PyTorch eager throughput. Installs PyTorch 2.7.1 (PyPI) and numpy into bench/.venv on first use,
+# Trainer vs the best of PyTorch eager as it comes, with fused AdamW, and with fused AdamW + jemalloc (--peers).
+# Installs PyTorch 2.7.1 (PyPI) and numpy into bench/.venv on first use, and Debian's libjemalloc2,
 # builds the trainer jar and copies it to bench/throughput/target/ (so a rebuild by someone else cannot change it
 # mid-run), then runs run.py, which writes bench/results/throughput-<date>.md. All arguments go to run.py:
 #   bench/throughput/run.sh --quick            # MLP b128, CNN b128, ResNet-20 b32 at 2 threads, 3 repetitions
@@ -23,6 +24,13 @@ if [[ $peer_jar == 0 ]] && ! "$venv/bin/python" -c 'import torch, numpy; assert 
   echo "installing torch==2.7.1 and numpy into $venv (PyPI's manylinux wheel: ~5 GB with its CUDA libraries, run on CPU)" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet torch==2.7.1 numpy
+fi
+
+# jemalloc for the fused+jemalloc peer (LD_PRELOAD), as a user tuning PyTorch's CPU allocation would try it.
+if [[ $peer_jar == 0 && ! -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ]]; then
+  echo "installing Debian's libjemalloc2 (for the fused+jemalloc peer)" >&2
+  as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root apt-get install -y -qq libjemalloc2 >/dev/null || { as_root apt-get update -qq && as_root apt-get install -y -qq libjemalloc2 >/dev/null; }
 fi
 
 mkdir -p "$here/target"
