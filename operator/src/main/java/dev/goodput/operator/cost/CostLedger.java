@@ -1,5 +1,6 @@
 package dev.goodput.operator.cost;
 
+import dev.goodput.api.cost.CostToTarget;
 import dev.goodput.api.status.AttemptOutcome;
 import dev.goodput.api.status.Accounting;
 import dev.goodput.api.status.AttemptRecord;
@@ -31,7 +32,7 @@ import java.util.List;
  *   <li>An attempt's training time (billed time less start-up, tuning and checkpointing) is shared between its steps
  *       evenly; the steps the final model keeps are goodput.</li>
  *   <li>Time-to-target = submission → end of the attempt that reached the target; cost-to-target = cost of all
- *       attempts up to and including it.</li>
+ *       attempts up to and including it, by {@link CostToTarget}, the rule the trainer's run report shares.</li>
  * </ul>
  */
 public final class CostLedger {
@@ -155,13 +156,16 @@ public final class CostLedger {
         double gpuSeconds = 0;
         double cost = 0;
         Double timeToTarget = null;
-        Double costToTarget = null;
+        // Each attempt as billed, for the shared cost-to-target rule; the folded ones enter as their dollar sum.
+        List<CostToTarget.Attempt> billedAttempts = new ArrayList<>();
+        double foldedCost = 0;
         Instant previousEnd = wallStart;
         AttemptOutcome previousOutcome = null;
         if (folded != null) {
             // The oldest attempts, summed when their records were dropped: the same figures as if they were here.
             gpuSeconds = folded.gpuSeconds;
             cost = folded.cost;
+            foldedCost = folded.cost;
             acc.billedSeconds = folded.billedSeconds;
             acc.goodputSeconds = folded.goodputSeconds;
             acc.goodputCost = folded.goodputCost;
@@ -217,7 +221,10 @@ public final class CostLedger {
             }
 
             int gpus = r.gpus == null ? 0 : r.gpus;
-            double attemptCost = billed * perSecond;
+            boolean reachedTarget = Boolean.TRUE.equals(r.targetReached) && r.ended != null;
+            CostToTarget.Attempt billedAttempt = new CostToTarget.Attempt(billed, r.pricePerHour, reachedTarget);
+            billedAttempts.add(billedAttempt);
+            double attemptCost = billedAttempt.cost();
             gpuSeconds += billed * gpus;
             cost += attemptCost;
             acc.billedSeconds += billed;
@@ -233,13 +240,13 @@ public final class CostLedger {
             }
             attempts.add(new AttemptCost(r.attempt, round(billed, 3), round(billed * gpus, 3), round(attemptCost, 6),
                     round(goodput, 3), round(goodput * perSecond, 6), round(seconds, 3), round(dollars, 6)));
-            if (timeToTarget == null && Boolean.TRUE.equals(r.targetReached) && r.ended != null) {
+            if (reachedTarget && timeToTarget == null) {
                 timeToTarget = between(wallStart, ended);
-                costToTarget = cost;
             }
             previousEnd = max(previousEnd, ended);
             previousOutcome = r.outcome;
         }
+        Double costToTarget = CostToTarget.dollars(foldedCost, billedAttempts);
         // After the last attempt: a failed one's back-off, or waiting for the next pod.
         acc.badputSeconds.add(previousOutcome == AttemptOutcome.Failed ? Badput.FAILED : Badput.SCHEDULING,
                 between(previousEnd, wallEnd));
