@@ -9,11 +9,13 @@ import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.TunedBatch;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
 import dev.goodput.trainer.checkpoint.CheckpointStore;
+import dev.goodput.trainer.checkpoint.CheckpointedStates;
 import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.console.ConsoleProgress;
+import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.data.DataSource;
 import dev.goodput.trainer.device.DeviceSelection;
 import dev.goodput.trainer.loop.ProgressListener;
@@ -25,6 +27,7 @@ import dev.goodput.trainer.metrics.MetricsListener;
 import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.metrics.StatusServer;
 import dev.goodput.trainer.metrics.TrainerMetrics;
+import dev.goodput.trainer.optim.OptimizerSteps;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.run.BatchPlanner;
@@ -115,7 +118,8 @@ public final class TrainerRun {
         } catch (IOException e) {
             throw new IllegalStateException("cannot resume: " + e.getMessage(), e);
         }
-        RunProgress progress = new RunProgress(plan.seed(), settings.attempt(), ManagementFactory.getRuntimeMXBean().getStartTime());
+        long processStart = ManagementFactory.getRuntimeMXBean().getStartTime();
+        RunProgress progress = new RunProgress(settings.attempt(), processStart);
         progress.metricName(plan.metricName());
         this.progress = progress;
 
@@ -142,7 +146,10 @@ public final class TrainerRun {
             try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, steps.checkpointInterval(), metrics,
                     this::onSaved, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println);
                  Components c = ComponentAssembler.assemble(plan, steps, data, manager, true)) {
-                resume.ifPresent(l -> resume(l, c, manager, tunedBatch));
+                AttemptLog attempts = new AttemptLog(settings.attempt(), processStart,
+                        spec.cost == null ? null : spec.cost.pricePerHour, progress::isTargetReached, System::currentTimeMillis);
+                CheckpointedStates states = checkpointed(c, plan, progress, attempts);
+                resume.ifPresent(l -> resume(l, c, states, manager, tunedBatch));
                 out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
                         spec.model.architecture, c.parameterCount(), plan.precision(), steps.globalBatch(), steps.microBatch(),
                         steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
@@ -156,13 +163,13 @@ public final class TrainerRun {
                 all.addAll(listeners);
                 ProgressListener observers = new ProgressListeners(all);
                 TrainingLoop loop = new TrainingLoop(new TrainingLoop.Parts(manager, c.block(), c.parameterStore(), c.step(),
-                        c.optimizer(), plan.optimizer().name(), c.scaler(), c.train(), c.evaluator()), steps,
-                        new StoppingRule(spec.target), checkpoints, preemption, progress, observers);
+                        c.optimizer(), c.scaler(), c.train(), c.evaluator()), steps,
+                        new StoppingRule(spec.target), checkpoints, preemption, progress, states, observers);
                 outcome = loop.run();
                 observers.onFinish(progress.report());
                 return new RunConclusion(new RunConclusion.Destinations(settings.terminationLog(),
                         settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints()),
-                        out, preemption, progress, metrics, report).conclude(outcome, steps, checkpoints);
+                        out, preemption, progress, metrics, report, attempts).conclude(outcome, steps, checkpoints);
             }
         }
     }
@@ -182,18 +189,31 @@ public final class TrainerRun {
         return data;
     }
 
-    private void resume(CheckpointStore.Loaded l, Components c, NDManager manager, TunedBatch tunedBatch) {
+    /**
+     * Every component whose state a checkpoint holds besides the arrays. The learning-rate schedule is not one: it is a
+     * pure function of the step ({@code LrSchedule.lr}), which the loop's position restores.
+     */
+    private static CheckpointedStates checkpointed(Components c, RunPlan plan, RunProgress progress, AttemptLog attempts) {
+        CheckpointedStates states = new CheckpointedStates();
+        progress.checkpointed().forEach(states::register);
+        states.register(new OptimizerSteps(c.optimizer(), plan.optimizer().name()));
+        if (c.scaler() != null) states.register(c.scaler());
+        states.register(attempts);
+        return states;
+    }
+
+    private void resume(CheckpointStore.Loaded l, Components c, CheckpointedStates states, NDManager manager,
+                        TunedBatch tunedBatch) {
         for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
         if (l.latestOverridden() != null) out.println("checkpoint: " + l.latestOverridden());
         ModelState.restore(l.snapshot(), c.block().getParameters(), c.optimizer(), manager);
-        progress.restore(l.snapshot().state());
-        if (c.scaler() != null && progress.lossScaleValue() != null) {
-            c.scaler().restore(progress.lossScaleValue(), progress.lossScaleGoodSteps(), progress.skippedSteps());
+        for (String key : states.restore(l.snapshot().state().components())) {
+            out.println("checkpoint: state " + key + " not restored: no component of this run has it (was spec.training changed?)");
         }
         progress.tunedBatch(tunedBatch);
         onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0,
                 CheckpointStore.parametersSha256(l.path()), List.of()));
-        out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), l.snapshot().state().epoch() + 1);
+        out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), progress.position().epoch() + 1);
     }
 
     private static TunedBatch tunedBatch(TrainingPlan steps, BatchPlanner.Decision batch, DeviceSelection devices) {

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.BufferedOutputStream;
@@ -202,11 +203,20 @@ public final class CheckpointStore {
     /** Verifies and reads one checkpoint folder. */
     public Snapshot read(Path folder) throws IOException {
         Map<String, byte[]> contents = verifiedContents(folder);
-        TrainingState state = JSON.readValue(contents.get(STATE), TrainingState.class);
-        if (state.version() != TrainingState.VERSION) {
-            throw new CheckpointCorruptException("state version " + state.version() + " is not " + TrainingState.VERSION);
-        }
-        return new Snapshot(state, readArrays(contents.get(PARAMETERS)), readArrays(contents.get(OPTIMIZER)));
+        return new Snapshot(readState(contents.get(STATE)), readArrays(contents.get(PARAMETERS)),
+                readArrays(contents.get(OPTIMIZER)));
+    }
+
+    /** state.json of either version, as version {@value TrainingState#VERSION}. */
+    static TrainingState readState(byte[] json) throws IOException {
+        JsonNode tree = JSON.readTree(json);
+        int version = tree.path("version").asInt(-1);
+        return switch (version) {
+            case TrainingState.VERSION -> JSON.treeToValue(tree, TrainingState.class);
+            case TrainingStateV1.VERSION -> JSON.treeToValue(tree, TrainingStateV1.class).upgrade(JSON);
+            default -> throw new CheckpointCorruptException("state version " + version + " is neither "
+                    + TrainingStateV1.VERSION + " nor " + TrainingState.VERSION);
+        };
     }
 
     private boolean verifies(Path folder) {

@@ -40,7 +40,7 @@ public final class ModelState {
             }
             Map<String, NDArray> opt = new LinkedHashMap<>();
             s.optimizer().forEach((k, v) -> opt.put(k, scratch.decode(v)));
-            optimizer.restore(opt, s.state().optimizerSteps());
+            optimizer.restore(opt); // its step count is a checkpointed component (OptimizerSteps)
         }
     }
 }

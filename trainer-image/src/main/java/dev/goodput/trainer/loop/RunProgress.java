@@ -5,17 +5,19 @@ import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TunedBatch;
+import dev.goodput.trainer.checkpoint.CheckpointedState;
 import dev.goodput.trainer.checkpoint.TrainingState;
 import dev.goodput.trainer.data.DataPosition;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The run's mutable progress, written by the training thread and read by the HTTP thread for /progress. It is the
- * one source of both the checkpoint's TrainingState and the TrainerReport, so the two never disagree.
+ * The run's mutable progress, written by the training thread and read by the HTTP thread for /progress. What it owns
+ * and a checkpoint must hold (the loop's position, the stopping rule's state, the evaluation history) it offers as
+ * {@link CheckpointedState} components ({@link #checkpointed()}), so /progress and the checkpoint read the same
+ * fields and never disagree. Other components' state (optimizer, loss scaler) is theirs to save, not copied here.
  */
 public final class RunProgress {
-    private final long seed;
     private Long totalSteps;
     private TrainerPhase phase = TrainerPhase.Starting;
     /** Wall-clock time of the last step (or of the training start), for the operator's stall detection; -1 before. */
@@ -25,7 +27,6 @@ public final class RunProgress {
     private long samples;
     private double baseSeconds;
     private long attemptStartNanos = -1;
-    private double accruedCost;
     private Double bestMetric;
     private String metricName = "accuracy";
     private int evalsSinceBest;
@@ -40,9 +41,6 @@ public final class RunProgress {
     private Integer checkpointFailures;
     private String checkpointError;
     private Long resumedFrom;
-    private Double lossScale;
-    private int lossScaleGoodSteps;
-    private long skippedSteps;
     private final List<TrainingState.Evaluation> history = new ArrayList<>();
     // This attempt's time breakdown for the operator's badput accounting (docs/cost.md): wall seconds.
     private final int attempt;
@@ -55,8 +53,7 @@ public final class RunProgress {
      * @param attempt            which attempt of the job this process is (GOODPUT_ATTEMPT)
      * @param processStartMillis when this process started (the JVM's start time), for the start-up share
      */
-    public RunProgress(long seed, int attempt, long processStartMillis) {
-        this.seed = seed;
+    public RunProgress(int attempt, long processStartMillis) {
         this.attempt = attempt;
         this.processStartMillis = processStartMillis;
     }
@@ -73,24 +70,47 @@ public final class RunProgress {
         this.totalSteps = total;
     }
 
-    public synchronized void restore(TrainingState s) {
-        step = s.step();
-        position = new DataPosition(s.epoch(), s.indexInEpoch());
-        samples = s.samples();
-        baseSeconds = s.trainingSeconds();
-        accruedCost = s.accruedCost();
+    /** The loop's position, the stopping rule's state and the evaluation history, as checkpointed components. */
+    public List<CheckpointedState<?>> checkpointed() {
+        return List.of(
+                CheckpointedState.of(LoopPosition.KEY, LoopPosition.class, this::loopPosition, this::restore),
+                CheckpointedState.of(StoppingRule.State.KEY, StoppingRule.State.class, this::stoppingState, this::restore),
+                CheckpointedState.of(EvaluationHistory.KEY, EvaluationHistory.class, this::evaluationHistory, this::restore));
+    }
+
+    /** Where the loop is now; the training time includes this attempt's so far. */
+    public synchronized LoopPosition loopPosition() {
+        return new LoopPosition(step, position.epoch(), position.index(), samples, trainingSeconds());
+    }
+
+    /** Resumes at a checkpoint's position: the training time accrues from its value. */
+    public synchronized void restore(LoopPosition p) {
+        step = p.step();
+        position = new DataPosition(p.epoch(), p.indexInEpoch());
+        samples = p.samples();
+        baseSeconds = p.trainingSeconds();
+        resumedFrom = p.step();
+    }
+
+    public synchronized StoppingRule.State stoppingState() {
+        return new StoppingRule.State(bestMetric, evalsSinceBest, targetReached, timeToTarget, samplesToTarget);
+    }
+
+    public synchronized void restore(StoppingRule.State s) {
         bestMetric = s.bestMetric();
         evalsSinceBest = s.evalsSinceBest();
         targetReached = s.targetReached();
         timeToTarget = s.timeToTargetSeconds();
         samplesToTarget = s.samplesToTarget();
+    }
+
+    public synchronized EvaluationHistory evaluationHistory() {
+        return new EvaluationHistory(history);
+    }
+
+    public synchronized void restore(EvaluationHistory h) {
         history.clear();
-        history.addAll(s.history());
-        resumedFrom = s.step();
-        lossScale = s.lossScale();
-        lossScaleGoodSteps = s.lossScaleGoodSteps();
-        skippedSteps = s.skippedSteps();
-        if (s.tunedBatch() != null) tunedBatch = s.tunedBatch();
+        history.addAll(h.evaluations());
     }
 
     /**
@@ -144,12 +164,6 @@ public final class RunProgress {
         }
     }
 
-    public synchronized TrainingState state(String optimizerName, long optimizerSteps) {
-        return new TrainingState(TrainingState.VERSION, step, position.epoch(), position.index(), seed, samples,
-                trainingSeconds(), accruedCost, bestMetric, evalsSinceBest, targetReached, timeToTarget, samplesToTarget,
-                optimizerName, optimizerSteps, tunedBatch, lossScale, lossScaleGoodSteps, skippedSteps, List.copyOf(history));
-    }
-
     public synchronized TrainerReport report() {
         TrainerReport r = new TrainerReport();
         r.phase = phase;
@@ -189,31 +203,16 @@ public final class RunProgress {
         return r;
     }
 
-    /** The fp16 loss scaler's state after a step, so a resumed run scales exactly as the original would. */
-    public synchronized void lossScale(double scale, int goodSteps, long skipped) {
-        this.lossScale = scale;
-        this.lossScaleGoodSteps = goodSteps;
-        this.skippedSteps = skipped;
-    }
-
-    public synchronized Double lossScaleValue() {
-        return lossScale;
-    }
-
-    public synchronized int lossScaleGoodSteps() {
-        return lossScaleGoodSteps;
-    }
-
-    public synchronized long skippedSteps() {
-        return skippedSteps;
-    }
-
     public synchronized void phase(TrainerPhase phase) {
         this.phase = phase;
     }
 
     public synchronized void tunedBatch(TunedBatch tb) {
         this.tunedBatch = tb;
+    }
+
+    public synchronized TunedBatch tunedBatch() {
+        return tunedBatch;
     }
 
     public synchronized void checkpointed(CheckpointRef ref) {

@@ -13,6 +13,16 @@ public final class StoppingRule {
 
     public record Verdict(Decision decision, Double best, int sinceBest) {}
 
+    /**
+     * What the rule has seen, as a checkpoint holds it: the best metric and the evaluations since it (for patience),
+     * and whether and when (training seconds, examples) the target was first met. {@link #judge} is a pure function
+     * of it; RunProgress keeps it, since /progress reports it too.
+     */
+    public record State(Double bestMetric, int evalsSinceBest, boolean targetReached, Double timeToTargetSeconds,
+                        Long samplesToTarget) {
+        public static final String KEY = "stopping";
+    }
+
     public StoppingRule(TargetSpec target) {
         this.target = target;
     }

@@ -7,6 +7,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
+import dev.goodput.trainer.checkpoint.CheckpointedStates;
 import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.checkpoint.Snapshot;
 import dev.goodput.trainer.checkpoint.TrainingState;
@@ -28,7 +29,6 @@ public final class TrainingLoop {
     private final PairList<String, Parameter> parameters;
     private final TrainingStep trainingStep;
     private final Optimizer optimizer;
-    private final String optimizerName;
     private final TrainingPlan plan;
     private final BatchAssembler train;
     private final Evaluator evaluator;
@@ -39,6 +39,7 @@ public final class TrainingLoop {
     private final ProgressListener listener;
     private final ThroughputMeter meter = new ThroughputMeter();
     private final LossScaler scaler;
+    private final CheckpointedStates states;
 
     public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED, CHECKPOINTS_FAILING }
 
@@ -46,17 +47,20 @@ public final class TrainingLoop {
 
     /** The model and what trains it, as the assembler built them; the loop only sequences them. */
     public record Parts(NDManager manager, Block block, ParameterStore parameterStore, TrainingStep step, Optimizer optimizer,
-                        String optimizerName, LossScaler scaler, BatchAssembler train, Evaluator evaluator) {}
+                        LossScaler scaler, BatchAssembler train, Evaluator evaluator) {}
 
+    /**
+     * @param states every component whose state a checkpoint holds besides the arrays; collected at each snapshot
+     */
     public TrainingLoop(Parts parts, TrainingPlan plan, StoppingRule stopping, CheckpointCoordinator checkpoints,
-                        PreemptionDetector preemption, RunProgress progress, ProgressListener listener) {
+                        PreemptionDetector preemption, RunProgress progress, CheckpointedStates states,
+                        ProgressListener listener) {
         this.manager = parts.manager();
         this.block = parts.block();
         this.parameterStore = parts.parameterStore();
         this.parameters = block.getParameters();
         this.trainingStep = parts.step();
         this.optimizer = parts.optimizer();
-        this.optimizerName = parts.optimizerName();
         this.scaler = parts.scaler();
         this.train = parts.train();
         this.evaluator = parts.evaluator();
@@ -65,6 +69,7 @@ public final class TrainingLoop {
         this.checkpoints = checkpoints;
         this.preemption = preemption;
         this.progress = progress;
+        this.states = states;
         this.listener = listener;
     }
 
@@ -118,15 +123,12 @@ public final class TrainingLoop {
         return epochEnded;
     }
 
-    /** One optimizer step, then its observers: progress, throughput, the loss scaler's state, the listeners. */
+    /** One optimizer step, then its observers: progress, throughput, the listeners. */
     private void step(BatchPipeline pipeline) {
         long stepStart = System.nanoTime();
         TrainingStep.Result r = trainingStep.run(progress.step(), pipeline, train.examples());
-        if (scaler != null) {
-            progress.lossScale(scaler.scale(), scaler.goodSteps(), scaler.skippedSteps());
-            if (!r.applied()) {
-                listener.onMessage("fp16 gradients overflowed at step " + r.step() + ": update skipped, loss scale now " + scaler.scale());
-            }
+        if (scaler != null && !r.applied()) {
+            listener.onMessage("fp16 gradients overflowed at step " + r.step() + ": update skipped, loss scale now " + scaler.scale());
         }
         progress.stepDone(r.next(), plan.globalBatch(), r.loss());
         meter.record(plan.globalBatch(), System.nanoTime() - stepStart, r.waitNanos());
@@ -152,8 +154,11 @@ public final class TrainingLoop {
     private Evaluator.Result lastEvaluation;
     private long lastEvaluationStep = -1;
 
+    /** Phase one of a save, between steps on this thread: the arrays and every component's state at this step. */
     private Snapshot snapshot() {
-        return ModelState.snapshot(parameters, optimizer, progress.state(optimizerName, optimizer.stepCount()));
+        TrainingState state = new TrainingState(TrainingState.VERSION, progress.step(), plan.seed(), progress.tunedBatch(),
+                states.collect());
+        return ModelState.snapshot(parameters, optimizer, state);
     }
 
     private Outcome finish(Reason reason) {

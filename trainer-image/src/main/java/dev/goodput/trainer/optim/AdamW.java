@@ -73,7 +73,7 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public void restore(Map<String, NDArray> state, long stepCount) {
+    public void restore(Map<String, NDArray> state) {
         state.forEach((k, v) -> {
             NDArray copy = v.duplicate();
             copy.attach(manager);
@@ -82,6 +82,10 @@ public final class AdamW implements Optimizer {
             else if (k.startsWith("v/")) variance.put(k.substring(2), copy);
             else throw new IllegalArgumentException("unknown AdamW state " + k);
         });
+    }
+
+    @Override
+    public void restoreStepCount(long stepCount) {
         t = stepCount;
     }
 }

@@ -22,6 +22,9 @@ public interface Optimizer {
 
     long stepCount();
 
-    /** Restores state saved from {@link #state()}; arrays are copied into this optimizer's manager. */
-    void restore(Map<String, NDArray> state, long stepCount);
+    /** Restores arrays saved from {@link #state()}; they are copied into this optimizer's manager. */
+    void restore(Map<String, NDArray> state);
+
+    /** Restores the step count, checkpointed apart from the arrays ({@link OptimizerSteps}). */
+    void restoreStepCount(long stepCount);
 }

@@ -77,7 +77,7 @@ public final class Sgd implements Optimizer {
     }
 
     @Override
-    public void restore(Map<String, NDArray> state, long stepCount) {
+    public void restore(Map<String, NDArray> state) {
         state.forEach((k, v) -> {
             if (!k.startsWith("momentum/")) throw new IllegalArgumentException("unknown SGD state " + k);
             NDArray copy = v.duplicate();
@@ -85,6 +85,10 @@ public final class Sgd implements Optimizer {
             NDScope.unregister(copy);
             buffers.put(k.substring("momentum/".length()), copy);
         });
+    }
+
+    @Override
+    public void restoreStepCount(long stepCount) {
         t = stepCount;
     }
 }

@@ -1,15 +1,18 @@
 package dev.goodput.trainer.precision;
 
 import ai.djl.ndarray.NDArray;
+import dev.goodput.trainer.checkpoint.CheckpointedState;
 import dev.goodput.trainer.optim.TrainableParameter;
 import java.util.List;
 
 /**
  * Dynamic loss scaling for fp16 (Micikevicius et al. 2018, as torch.cuda.amp.GradScaler): the loss is multiplied by
  * the scale before backward so small gradients survive fp16; a step whose gradients overflowed is skipped and the scale
- * halved; after {@code growthInterval} good steps in a row the scale doubles.
+ * halved; after {@code growthInterval} good steps in a row the scale doubles. Its state is checkpointed, so a resumed
+ * run scales (and skips) exactly as the original would have.
  */
-public final class LossScaler {
+public final class LossScaler implements CheckpointedState<LossScaler.State> {
+    public static final String KEY = "lossScaler";
     public static final double INITIAL = 65536;
     /** Good steps in a row before the scale doubles (GradScaler's default). */
     public static final int GROWTH_INTERVAL = 2000;
@@ -35,10 +38,35 @@ public final class LossScaler {
         return skipped;
     }
 
-    public void restore(double scale, int goodSteps, long skipped) {
-        this.scale = scale;
-        this.goodSteps = goodSteps;
-        this.skipped = skipped;
+    /** The scale, the good steps in a row toward the next doubling, and the steps skipped so far (all attempts). */
+    public record State(double scale, int goodSteps, long skippedSteps) {}
+
+    @Override
+    public String key() {
+        return KEY;
+    }
+
+    @Override
+    public Class<State> type() {
+        return State.class;
+    }
+
+    @Override
+    public State save() {
+        return new State(scale, goodSteps, skipped);
+    }
+
+    @Override
+    public void restore(State s) {
+        this.scale = s.scale();
+        this.goodSteps = s.goodSteps();
+        this.skipped = s.skippedSteps();
+    }
+
+    /** A checkpoint written in fp32 has no loss scale: an fp16 run resumed from it starts from the initial scale. */
+    @Override
+    public boolean optional() {
+        return true;
     }
 
     /** True when any gradient holds inf or NaN. */

@@ -58,7 +58,7 @@ public final class MixedPrecisionOptimizer implements Optimizer {
     }
 
     @Override
-    public void restore(Map<String, NDArray> state, long stepCount) {
+    public void restore(Map<String, NDArray> state) {
         Map<String, NDArray> rest = new LinkedHashMap<>();
         state.forEach((k, v) -> {
             if (k.startsWith(MASTER)) {
@@ -69,6 +69,11 @@ public final class MixedPrecisionOptimizer implements Optimizer {
                 rest.put(k, v);
             }
         });
-        inner.restore(rest, stepCount);
+        inner.restore(rest);
+    }
+
+    @Override
+    public void restoreStepCount(long stepCount) {
+        inner.restoreStepCount(stepCount);
     }
 }

@@ -1,6 +1,8 @@
 package dev.goodput.trainer.report;
 
+import dev.goodput.api.cost.CostToTarget;
 import dev.goodput.trainer.checkpoint.TrainingState;
+import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.metrics.TrainerMetrics;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import java.time.Instant;
@@ -16,6 +18,8 @@ import java.util.List;
  * @param model             architecture, for the title
  * @param target            the stopping target, or null when the job trains to its budget
  * @param pricePerHour      spec.cost.pricePerHour, or null (no price set)
+ * @param attempts          the job's trainer processes as the last snapshot recorded them (AttemptLog): what cost and
+ *                          cost-to-target are computed from
  * @param phase             Succeeded or Preempted
  * @param result            why the run ended, as the console summary says it
  * @param testAccuracy      final test accuracy, or null
@@ -34,7 +38,8 @@ import java.util.List;
  * @param split             step time by phase, summed over this process's steps
  * @param writtenAt         when the report was written
  */
-public record RunReport(String jobName, String model, Target target, Double pricePerHour, String phase, String result,
+public record RunReport(String jobName, String model, Target target, Double pricePerHour,
+                        List<AttemptLog.Attempt> attempts, String phase, String result,
                         Double testAccuracy, Double testLoss, long steps, long samples, double trainingSeconds,
                         double wallSeconds, Double timeToTargetSeconds, Long samplesToTarget, Start start,
                         List<Point> series, int stride, List<TrainingState.Evaluation> evaluations,
@@ -44,6 +49,8 @@ public record RunReport(String jobName, String model, Target target, Double pric
     public static final double INPUT_BOUND_SHARE = 0.10;
 
     public RunReport {
+        // report-data.json from before attempts were recorded has none: no cost can be told then.
+        attempts = attempts == null ? List.of() : List.copyOf(attempts);
         series = List.copyOf(series);
         evaluations = List.copyOf(evaluations);
         checkpoints = List.copyOf(checkpoints);
@@ -121,14 +128,25 @@ public record RunReport(String jobName, String model, Target target, Double pric
         return samples / Math.max(1e-9, trainingSeconds);
     }
 
-    /** Cost of the training time so far, or null without a price. */
+    /** The billed cost of every attempt recorded, or null when none had a price. */
     public Double cost() {
-        return pricePerHour == null ? null : pricePerHour * trainingSeconds / 3600;
+        return priced() ? CostToTarget.total(billed()) : null;
     }
 
-    /** Cost of the training time to the target, or null without a price or before the target is met. */
+    /**
+     * By the rule the operator shares ({@link CostToTarget}): every attempt up to and including the one that reached
+     * the target; null when none had a price or none reached it.
+     */
     public Double costToTarget() {
-        return pricePerHour == null || timeToTargetSeconds == null ? null : pricePerHour * timeToTargetSeconds / 3600;
+        return priced() ? CostToTarget.dollars(billed()) : null;
+    }
+
+    private boolean priced() {
+        return attempts.stream().anyMatch(a -> a.pricePerHour() != null);
+    }
+
+    private List<CostToTarget.Attempt> billed() {
+        return attempts.stream().map(AttemptLog.Attempt::billed).toList();
     }
 
     public boolean inputBound() {

@@ -5,6 +5,7 @@ import dev.goodput.api.status.CheckpointRef;
 import dev.goodput.api.status.Progress;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.checkpoint.TrainingState;
+import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.loop.ProgressListener;
 import dev.goodput.trainer.metrics.TrainerMetrics;
 import java.io.PrintStream;
@@ -89,12 +90,16 @@ public final class RunReportListener implements ProgressListener {
         noticeCheckpoint(r);
     }
 
-    /** The report of this process, given its final TrainerReport and the job's evaluation history. */
-    public synchronized RunReport report(TrainerReport last, List<TrainingState.Evaluation> history, TrainerMetrics metrics) {
+    /**
+     * The report of this process, given its final TrainerReport, the job's evaluation history and its attempts as the
+     * last snapshot recorded them.
+     */
+    public synchronized RunReport report(TrainerReport last, List<TrainingState.Evaluation> history,
+                                         List<AttemptLog.Attempt> attempts, TrainerMetrics metrics) {
         if (bucketSteps > 0) closeBucket();
         noticeCheckpoint(last);
         Progress p = last.progress;
-        return new RunReport(jobName, model, target, pricePerHour, last.phase == null ? null : last.phase.name(), last.message, last.testAccuracy,
+        return new RunReport(jobName, model, target, pricePerHour, attempts, last.phase == null ? null : last.phase.name(), last.message, last.testAccuracy,
                 last.testLoss, p == null ? 0 : p.step, p == null ? 0 : p.samples,
                 last.trainingSeconds == null ? 0 : last.trainingSeconds, (System.nanoTime() - startNanos) / 1e9,
                 last.trainingTimeToTargetSeconds, last.samplesToTarget, start, series, stride, history, checkpoints,
@@ -107,11 +112,11 @@ public final class RunReportListener implements ProgressListener {
      * Never throws: a report that cannot be written (no fonts in a slim image, a read-only folder) costs a line on
      * {@code out}, not the run. Returns the page, or null when it was not rendered.
      */
-    public Path writeTo(Path dir, TrainerReport last, List<TrainingState.Evaluation> history, TrainerMetrics metrics,
-                        boolean render, PrintStream out) {
+    public Path writeTo(Path dir, TrainerReport last, List<TrainingState.Evaluation> history,
+                        List<AttemptLog.Attempt> attempts, TrainerMetrics metrics, boolean render, PrintStream out) {
         RunReport report;
         try {
-            report = report(last, history, metrics);
+            report = report(last, history, attempts, metrics);
             RunReportData.write(report, dir);
         } catch (OutOfMemoryError e) {
             throw e;

@@ -60,8 +60,9 @@ public final class RunReportWriter {
         row(h, "test loss", r.testLoss() == null ? "-" : fmt("%.4f", r.testLoss()));
         row(h, "time to target", r.timeToTargetSeconds() == null ? notReached(r) : time(r.timeToTargetSeconds()));
         row(h, "samples to target", r.samplesToTarget() == null ? notReached(r) : fmt("%,d", r.samplesToTarget()));
-        row(h, "cost", r.cost() == null ? "no price set" : money(r.cost()) + " (training time at " + money(r.pricePerHour()) + "/h)");
-        row(h, "cost to target", r.pricePerHour() == null ? "no price set"
+        row(h, "cost", r.cost() == null ? noCost(r) : money(r.cost()) + " (" + attempts(r)
+                + (r.pricePerHour() == null ? "" : " at " + money(r.pricePerHour()) + "/h") + ")");
+        row(h, "cost to target", r.cost() == null ? noCost(r)
                 : r.costToTarget() == null ? notReached(r) : money(r.costToTarget()));
         row(h, "training time", time(r.trainingSeconds()) + (r.start().resumed() ? " (all attempts)" : ""));
         row(h, "wall time", time(r.wallSeconds()) + " (this process, training start to report)");
@@ -94,6 +95,17 @@ public final class RunReportWriter {
         h.append("<p class=\"meta\">Self-contained report: charts drawn with JFreeChart and embedded as PNG; nothing is loaded from elsewhere.</p>\n");
         h.append("</body>\n</html>\n");
         return h.toString();
+    }
+
+    /** Why there is no cost: no price, or (report data from before attempts were recorded) no attempts. */
+    private static String noCost(RunReport r) {
+        return r.pricePerHour() == null ? "no price set" : "no attempts recorded";
+    }
+
+    /** "machine time of 2 attempts": what the cost is of. */
+    private static String attempts(RunReport r) {
+        int n = r.attempts().size();
+        return "machine time of " + n + " attempt" + (n == 1 ? "" : "s");
     }
 
     private static void notes(StringBuilder h, RunReport r) {
@@ -130,8 +142,7 @@ public final class RunReportWriter {
             row(h, "at step", at == null ? "-" : String.valueOf(at.step()));
             row(h, "time to target", r.timeToTargetSeconds() == null ? "-" : time(r.timeToTargetSeconds()));
             row(h, "samples to target", r.samplesToTarget() == null ? "-" : fmt("%,d", r.samplesToTarget()));
-            row(h, "cost to target", r.pricePerHour() == null ? "no price set"
-                    : r.costToTarget() == null ? "-" : money(r.costToTarget()));
+            row(h, "cost to target", r.cost() == null ? noCost(r) : r.costToTarget() == null ? "-" : money(r.costToTarget()));
             if (!r.targetReached()) {
                 Double best = null;
                 for (TrainingState.Evaluation e : r.evaluations()) {
@@ -142,6 +153,10 @@ public final class RunReportWriter {
             }
         }
         row(h, "price", r.pricePerHour() == null ? "no price set (spec.cost.pricePerHour)" : money(r.pricePerHour()) + " per hour");
+        row(h, "what cost counts", "each attempt's process uptime up to its last checkpoint, at its price; cost to target"
+                + " counts every attempt up to the one that reached it. Time after an attempt's last checkpoint (after a"
+                + " SIGKILL, say) and before its process started is not seen here: on a cluster the operator's figure,"
+                + " from the pods' lifetimes by the same rule, is the authoritative one");
         h.append("</table>\n</section>\n");
     }
 

@@ -2,15 +2,16 @@ package dev.goodput.trainer.run;
 
 import ai.djl.ndarray.NDManager;
 import java.lang.ref.Reference;
+import java.util.Map;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.checkpoint.Snapshot;
+import dev.goodput.trainer.checkpoint.TrainingState;
 import dev.goodput.trainer.config.BatchChoice;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.data.BatchPipeline;
 import dev.goodput.trainer.data.DataPosition;
 import dev.goodput.trainer.data.DataSource;
-import dev.goodput.trainer.loop.RunProgress;
 import dev.goodput.trainer.tune.MemoryProbe;
 
 /**
@@ -43,7 +44,7 @@ public final class ProbeSteps implements MemoryProbe.Steps {
             // A periodic checkpoint copies every array to the host and holds the copy while training goes on and the
             // save runs in the background: the later steps and the evaluation run beside it, as in the loop.
             Snapshot held = ModelState.snapshot(c.block().getParameters(), c.optimizer(),
-                    new RunProgress(run.seed(), 0, 0).state(run.optimizer().name(), c.optimizer().stepCount()));
+                    new TrainingState(TrainingState.VERSION, 0, run.seed(), null, Map.of()));
             for (int i = 1; i < count; i++) c.step().run(i, pipeline, c.train().examples());
             c.evaluator().evaluateOneBatch(manager, c.block(), c.parameterStore());
             Reference.reachabilityFence(held); // the copy's memory counts until here, as a background save's would

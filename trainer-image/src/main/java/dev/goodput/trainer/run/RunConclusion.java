@@ -6,6 +6,7 @@ import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.console.Durations;
+import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.console.SummaryTable;
 import dev.goodput.trainer.loop.RunProgress;
 import dev.goodput.trainer.loop.TrainingLoop;
@@ -37,15 +38,17 @@ public final class RunConclusion {
     private final RunProgress progress;
     private final TrainerMetrics metrics;
     private final RunReportListener runReport;
+    private final AttemptLog attempts;
 
     public RunConclusion(Destinations to, PrintStream out, PreemptionDetector preemption, RunProgress progress,
-                         TrainerMetrics metrics, RunReportListener runReport) {
+                         TrainerMetrics metrics, RunReportListener runReport, AttemptLog attempts) {
         this.to = to;
         this.out = out;
         this.preemption = preemption;
         this.progress = progress;
         this.metrics = metrics;
         this.runReport = runReport;
+        this.attempts = attempts;
     }
 
     /** The exit code, decided by what is durable; pure, so the rule can be read and tested apart from its effects. */
@@ -86,7 +89,7 @@ public final class RunConclusion {
         // spare (a few seconds, more on a loaded node), else `trainer report` renders it later; should the grace
         // period end while it renders, the exit code is still the settled one.
         boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
-        runReport.writeTo(to.reportDir(), r, progress.history(), metrics, time, out);
+        runReport.writeTo(to.reportDir(), r, progress.history(), attempts.recorded(), metrics, time, out);
         return code;
     }
 

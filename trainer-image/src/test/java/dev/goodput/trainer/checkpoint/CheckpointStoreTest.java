@@ -27,8 +27,9 @@ class CheckpointStoreTest {
         params.put("conv_weight", w);
         params.put("bn_runningMean", new byte[] {1, 2, 3});
         Map<String, byte[]> opt = Map.of("m/conv_weight", new byte[] {(byte) step});
-        TrainingState state = new TrainingState(TrainingState.VERSION, step, 1, 64, 42, step * 64, step * 0.1, 0, 0.5, 0,
-                false, null, null, "adamw", step, null, null, 0, 0, List.of());
+        TrainingState state = new TrainingState(TrainingState.VERSION, step, 42, null,
+                Map.of("position", new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(
+                        Map.of("step", step, "epoch", 1, "indexInEpoch", 64))));
         return new Snapshot(state, params, opt);
     }
 

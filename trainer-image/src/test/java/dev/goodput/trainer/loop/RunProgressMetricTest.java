@@ -12,7 +12,7 @@ class RunProgressMetricTest {
 
     @Test
     void aLossTargetReportsLossAsTheMetric() {
-        RunProgress progress = new RunProgress(7, 1, System.currentTimeMillis());
+        RunProgress progress = new RunProgress(1, System.currentTimeMillis());
         progress.metricName("loss");
         progress.evaluated(EVAL, 0.52, 0);
         Progress p = progress.report().progress;
@@ -23,7 +23,7 @@ class RunProgressMetricTest {
 
     @Test
     void accuracyWhenTheTargetIsAccuracyOrThereIsNone() {
-        RunProgress progress = new RunProgress(7, 1, System.currentTimeMillis());
+        RunProgress progress = new RunProgress(1, System.currentTimeMillis());
         progress.evaluated(EVAL, 0.81, 0);
         Progress p = progress.report().progress;
         assertThat(p.metricName).isEqualTo("accuracy");

@@ -109,7 +109,8 @@ class OptimizerReferenceTest {
         JniUtils.zeroGrad((PtNDArray) w);
         float[] afterOne = w.toFloatArray();
         AdamW b = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01);
-        b.restore(a.state(), a.stepCount());
+        b.restore(a.state());
+        b.restoreStepCount(a.stepCount());
         NDArray w2 = manager.create(afterOne);
         w2.setRequiresGradient(true);
         a.step(backward(), 0.01, 1f);

@@ -85,7 +85,7 @@ class RunReportListenerTest {
             metrics.stepSeconds.labelValues("compute").observe(0.010);
             metrics.stepSeconds.labelValues("optimizer").observe(0.0015);
         }
-        RunReport r = listener.report(fin, history, metrics);
+        RunReport r = listener.report(fin, history, List.of(), metrics);
         assertThat(r.series()).hasSizeLessThanOrEqualTo(RunReportListener.MAX_POINTS).hasSizeGreaterThan(RunReportListener.MAX_POINTS / 4);
         assertThat(r.stride()).isGreaterThan(1);
         assertThat(r.series().get(r.series().size() - 1).step()).isEqualTo(end);
@@ -126,7 +126,7 @@ class RunReportListenerTest {
         RunReportListener listener = new RunReportListener(spec(""), "job", start);
         Path blocked = Files.writeString(dir.resolve("a-file"), "not a folder");
         var out = new java.io.ByteArrayOutputStream();
-        Path written = listener.writeTo(blocked, report(0, 0, null), List.of(), null, true, new java.io.PrintStream(out));
+        Path written = listener.writeTo(blocked, report(0, 0, null), List.of(), List.of(), null, true, new java.io.PrintStream(out));
         assertThat(written).isNull();
         assertThat(out.toString()).startsWith("run report not written: ");
     }

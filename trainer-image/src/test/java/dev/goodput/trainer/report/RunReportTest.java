@@ -9,6 +9,9 @@ import dev.goodput.api.status.TrainerReport;
 import dev.goodput.trainer.TestJobs;
 import dev.goodput.trainer.TrainerProcess;
 import dev.goodput.trainer.TrainerRun;
+import dev.goodput.trainer.checkpoint.CheckpointStore;
+import dev.goodput.trainer.checkpoint.TrainingState;
+import dev.goodput.trainer.cost.AttemptLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,8 +50,25 @@ class RunReportTest {
         assertThat(page.row("to-target", "time to target")).isEqualTo(RunReportWriter.time(end.trainingTimeToTargetSeconds));
         assertThat(page.row("to-target", "samples to target")).isEqualTo(String.format(Locale.ROOT, "%,d", end.samplesToTarget));
         assertThat(page.row("to-target", "at step")).isEqualTo(String.valueOf(end.progress.step));
-        assertThat(page.row("to-target", "cost to target"))
-                .isEqualTo(RunReportWriter.money(2.5 * end.trainingTimeToTargetSeconds / 3600)).matches("\\$0\\.\\d+");
+        // Cost counts the attempts as the final snapshot recorded them: here one process, which reached the target, billed
+        // for its uptime (in this test JVM, all of it) at $2.50/h. Cost to target is then all of that attempt.
+        RunReport data = RunReportData.read(dir.resolve("job"));
+        assertThat(data.attempts()).hasSize(1);
+        AttemptLog.Attempt attempt = data.attempts().get(0);
+        assertThat(attempt.reachedTarget()).isTrue();
+        assertThat(attempt.pricePerHour()).isEqualTo(2.5);
+        assertThat(attempt.billedSeconds()).as("the process held its machine at least while it trained")
+                .isGreaterThanOrEqualTo(end.trainingTimeToTargetSeconds);
+        assertThat(page.row("to-target", "cost to target")).isEqualTo(RunReportWriter.money(2.5 * attempt.billedSeconds() / 3600))
+                .isEqualTo(page.row("summary", "cost to target")).matches("\\$\\d+\\.\\d+");
+        assertThat(page.row("summary", "cost")).isEqualTo(RunReportWriter.money(2.5 * attempt.billedSeconds() / 3600)
+                + " (machine time of 1 attempt at $2.50/h)");
+        // The final checkpoint records the same attempt (at the same or an earlier snapshot of its step).
+        TrainingState saved = new CheckpointStore(dir.resolve("job"), 3).loadLatest().orElseThrow().snapshot().state();
+        AttemptLog.Attempt checkpointed = new ObjectMapper().treeToValue(saved.components().get(AttemptLog.KEY),
+                AttemptLog.State.class).attempts().get(0);
+        assertThat(checkpointed.pricePerHour()).isEqualTo(2.5);
+        assertThat(checkpointed.billedSeconds()).isPositive().isLessThanOrEqualTo(attempt.billedSeconds());
         assertThat(page.row("summary", "bottleneck")).isIn("compute-bound", "input-bound (data wait > 10% of step time)");
         // Every evaluation of the run, and the final checkpoint (the step the run stopped at) among the marks.
         assertThat(page.column("evaluations")).containsExactlyElementsOf(
@@ -109,6 +129,10 @@ class RunReportTest {
         assertThat(page.row("summary", "time to target")).isEqualTo("not reached");
         assertThat(page.row("summary", "cost")).isEqualTo("no price set");
         assertThat(page.row("to-target", "best so far")).matches("0\\.\\d{4}");
+        // Both processes are recorded, the first restored from the checkpoint: the second's billed time is its own.
+        RunReport data = RunReportData.read(dir.resolve("job"));
+        assertThat(data.attempts()).hasSize(2).allMatch(a -> a.pricePerHour() == null && !a.reachedTarget());
+        assertThat(data.cost()).isNull();
     }
 
     @Test

@@ -1,0 +1,9 @@
+package dev.goodput.trainer.loop;
+
+/**
+ * Where the loop is, as a checkpoint holds it: the optimizer step, the data position (epoch, index into the epoch's
+ * seeded permutation), the examples seen and the training time, all accrued across attempts.
+ */
+public record LoopPosition(long step, int epoch, int indexInEpoch, long samples, double trainingSeconds) {
+    public static final String KEY = "position";
+}
