@@ -17,11 +17,16 @@ import java.util.function.Supplier;
  */
 public interface CheckpointedState<S> {
 
-    /** The name in state.json's {@code components}; stable across versions, since old checkpoints are read by it. */
-    String key();
+    /**
+     * Where a component's state is in state.json and what it reads back as.
+     *
+     * @param name the name in state.json's {@code components}; stable across versions, since old checkpoints are read
+     *             by it
+     * @param type the state's class
+     */
+    record Key<S>(String name, Class<S> type) {}
 
-    /** The state's class, to read it back from JSON. */
-    Class<S> type();
+    Key<S> key();
 
     /** The state now; called on the training thread between steps, so it must not change afterwards. */
     S save();
@@ -38,16 +43,11 @@ public interface CheckpointedState<S> {
     }
 
     /** A component made of a getter and a setter, for state held by an object that reports it elsewhere too. */
-    static <S> CheckpointedState<S> of(String key, Class<S> type, Supplier<S> save, Consumer<S> restore) {
+    static <S> CheckpointedState<S> of(Key<S> key, Supplier<S> save, Consumer<S> restore) {
         return new CheckpointedState<>() {
             @Override
-            public String key() {
+            public Key<S> key() {
                 return key;
-            }
-
-            @Override
-            public Class<S> type() {
-                return type;
             }
 
             @Override

@@ -29,8 +29,8 @@ public final class CheckpointedStates {
 
     /** Adds a component; keys are unique. */
     public CheckpointedStates register(CheckpointedState<?> component) {
-        if (components.putIfAbsent(component.key(), component) != null) {
-            throw new IllegalArgumentException("two checkpointed components with the key " + component.key());
+        if (components.putIfAbsent(component.key().name(), component) != null) {
+            throw new IllegalArgumentException("two checkpointed components with the key " + component.key().name());
         }
         return this;
     }
@@ -65,10 +65,10 @@ public final class CheckpointedStates {
     private static <S> void restore(CheckpointedState<S> c, JsonNode node) {
         S state;
         try {
-            state = JSON.treeToValue(node, c.type());
+            state = JSON.treeToValue(node, c.key().type());
         } catch (JsonProcessingException e) {
-            throw new CheckpointStateException("the checkpoint's state for " + c.key() + " does not read as "
-                    + c.type().getSimpleName() + ": " + e.getOriginalMessage(), e);
+            throw new CheckpointStateException("the checkpoint's state for " + c.key().name() + " does not read as "
+                    + c.key().type().getSimpleName() + ": " + e.getOriginalMessage(), e);
         }
         c.restore(state);
     }

@@ -48,16 +48,16 @@ record TrainingStateV1(
     /** The same state in version 2's shape. */
     TrainingState upgrade(ObjectMapper json) {
         Map<String, JsonNode> c = new LinkedHashMap<>();
-        c.put(LoopPosition.KEY, json.valueToTree(new LoopPosition(step, epoch, indexInEpoch, samples, trainingSeconds)));
-        c.put(StoppingRule.State.KEY, json.valueToTree(new StoppingRule.State(bestMetric, evalsSinceBest, targetReached,
+        c.put(LoopPosition.KEY.name(), json.valueToTree(new LoopPosition(step, epoch, indexInEpoch, samples, trainingSeconds)));
+        c.put(StoppingRule.State.KEY.name(), json.valueToTree(new StoppingRule.State(bestMetric, evalsSinceBest, targetReached,
                 timeToTargetSeconds, samplesToTarget)));
-        c.put(EvaluationHistory.KEY, json.valueToTree(new EvaluationHistory(history == null ? List.of() : history)));
-        c.put(OptimizerSteps.KEY, json.valueToTree(new OptimizerSteps.State(optimizer, optimizerSteps)));
+        c.put(EvaluationHistory.KEY.name(), json.valueToTree(new EvaluationHistory(history == null ? List.of() : history)));
+        c.put(OptimizerSteps.KEY.name(), json.valueToTree(new OptimizerSteps.State(optimizer, optimizerSteps)));
         // Version 1 wrote a null scale for an fp32 run (and before an fp16 run's first step): no scaler state then.
         if (lossScale != null) {
-            c.put(LossScaler.KEY, json.valueToTree(new LossScaler.State(lossScale, lossScaleGoodSteps, skippedSteps)));
+            c.put(LossScaler.KEY.name(), json.valueToTree(new LossScaler.State(lossScale, lossScaleGoodSteps, skippedSteps)));
         }
-        c.put(AttemptLog.KEY, json.valueToTree(new AttemptLog.State(List.of())));
+        c.put(AttemptLog.KEY.name(), json.valueToTree(new AttemptLog.State(List.of())));
         return new TrainingState(TrainingState.VERSION, step, seed, tunedBatch, c);
     }
 }

@@ -18,7 +18,7 @@ import java.util.function.LongSupplier;
  * the operator's figure, from binding to the pod's end, is the authoritative one.
  */
 public final class AttemptLog implements CheckpointedState<AttemptLog.State> {
-    public static final String KEY = "attempts";
+    public static final Key<State> KEY = new Key<>("attempts", State.class);
 
     /**
      * One trainer process of the job.
@@ -66,13 +66,8 @@ public final class AttemptLog implements CheckpointedState<AttemptLog.State> {
     }
 
     @Override
-    public String key() {
+    public Key<State> key() {
         return KEY;
-    }
-
-    @Override
-    public Class<State> type() {
-        return State.class;
     }
 
     /** The attempts before this process, then this one billed up to now. */

@@ -73,9 +73,9 @@ public final class RunProgress {
     /** The loop's position, the stopping rule's state and the evaluation history, as checkpointed components. */
     public List<CheckpointedState<?>> checkpointed() {
         return List.of(
-                CheckpointedState.of(LoopPosition.KEY, LoopPosition.class, this::loopPosition, this::restore),
-                CheckpointedState.of(StoppingRule.State.KEY, StoppingRule.State.class, this::stoppingState, this::restore),
-                CheckpointedState.of(EvaluationHistory.KEY, EvaluationHistory.class, this::evaluationHistory, this::restore));
+                CheckpointedState.of(LoopPosition.KEY, this::loopPosition, this::restore),
+                CheckpointedState.of(StoppingRule.State.KEY, this::stoppingState, this::restore),
+                CheckpointedState.of(EvaluationHistory.KEY, this::evaluationHistory, this::restore));
     }
 
     /** Where the loop is now; the training time includes this attempt's so far. */

@@ -1,6 +1,7 @@
 package dev.goodput.trainer.loop;
 
 import dev.goodput.api.spec.TargetSpec;
+import dev.goodput.trainer.checkpoint.CheckpointedState;
 
 /**
  * The target of a job: stop when the metric reaches the value (time-to-target is taken there), or give up after
@@ -20,7 +21,7 @@ public final class StoppingRule {
      */
     public record State(Double bestMetric, int evalsSinceBest, boolean targetReached, Double timeToTargetSeconds,
                         Long samplesToTarget) {
-        public static final String KEY = "stopping";
+        public static final CheckpointedState.Key<State> KEY = new CheckpointedState.Key<>("stopping", State.class);
     }
 
     public StoppingRule(TargetSpec target) {

@@ -7,7 +7,7 @@ import dev.goodput.trainer.checkpoint.CheckpointedState;
  * (moments, momentum, fp16 master weights) are binary and go through {@link Optimizer#state()} into optimizer.bin.
  */
 public final class OptimizerSteps implements CheckpointedState<OptimizerSteps.State> {
-    public static final String KEY = "optimizer";
+    public static final Key<State> KEY = new Key<>("optimizer", State.class);
 
     /** The optimizer's name (adamw, sgd), for people reading state.json, and its step count. */
     public record State(String name, long steps) {}
@@ -21,13 +21,8 @@ public final class OptimizerSteps implements CheckpointedState<OptimizerSteps.St
     }
 
     @Override
-    public String key() {
+    public Key<State> key() {
         return KEY;
-    }
-
-    @Override
-    public Class<State> type() {
-        return State.class;
     }
 
     @Override

@@ -12,7 +12,7 @@ import java.util.List;
  * run scales (and skips) exactly as the original would have.
  */
 public final class LossScaler implements CheckpointedState<LossScaler.State> {
-    public static final String KEY = "lossScaler";
+    public static final Key<State> KEY = new Key<>("lossScaler", State.class);
     public static final double INITIAL = 65536;
     /** Good steps in a row before the scale doubles (GradScaler's default). */
     public static final int GROWTH_INTERVAL = 2000;
@@ -42,13 +42,8 @@ public final class LossScaler implements CheckpointedState<LossScaler.State> {
     public record State(double scale, int goodSteps, long skippedSteps) {}
 
     @Override
-    public String key() {
+    public Key<State> key() {
         return KEY;
-    }
-
-    @Override
-    public Class<State> type() {
-        return State.class;
     }
 
     @Override

@@ -25,7 +25,7 @@ class CheckpointedStatesTest {
         }
 
         CheckpointedState<Counter> component(String key) {
-            return CheckpointedState.of(key, Counter.class, () -> state, s -> state = s);
+            return CheckpointedState.of(new CheckpointedState.Key<>(key, Counter.class), () -> state, s -> state = s);
         }
     }
 
@@ -38,7 +38,7 @@ class CheckpointedStatesTest {
         scaler.update(false);
         Map<String, JsonNode> saved = new CheckpointedStates().register(a.component("a")).register(b.component("b"))
                 .register(scaler).collect();
-        assertThat(saved.keySet()).containsExactly("a", "b", LossScaler.KEY);
+        assertThat(saved.keySet()).containsExactly("a", "b", LossScaler.KEY.name());
 
         Holder a2 = new Holder(0), b2 = new Holder(0);
         LossScaler scaler2 = new LossScaler(65536, 3);
@@ -75,7 +75,7 @@ class CheckpointedStatesTest {
         Map<String, JsonNode> saved = new CheckpointedStates().register(new Holder(1).component("a"))
                 .register(new LossScaler(8, 10)).collect();
         Holder a = new Holder(0);
-        assertThat(new CheckpointedStates().register(a.component("a")).restore(saved)).containsExactly(LossScaler.KEY);
+        assertThat(new CheckpointedStates().register(a.component("a")).restore(saved)).containsExactly(LossScaler.KEY.name());
         assertThat(a.state.value()).isEqualTo(1);
     }
 

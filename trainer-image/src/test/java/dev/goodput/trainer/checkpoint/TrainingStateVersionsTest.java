@@ -100,7 +100,7 @@ class TrainingStateVersionsTest {
     void aVersionOneFp32StateHasNoLossScaler() throws Exception {
         TrainingState s = CheckpointStore.readState(VERSION_1.replace("\"lossScale\" : 16384.0", "\"lossScale\" : null")
                 .getBytes(StandardCharsets.UTF_8));
-        assertThat(s.components()).doesNotContainKey(LossScaler.KEY).containsKeys(LoopPosition.KEY, AttemptLog.KEY);
+        assertThat(s.components()).doesNotContainKey(LossScaler.KEY.name()).containsKeys(LoopPosition.KEY.name(), AttemptLog.KEY.name());
     }
 
     @Test
@@ -110,8 +110,8 @@ class TrainingStateVersionsTest {
         TrainingState v2 = CheckpointStore.readState(json.writeValueAsBytes(v1));
         // As text: a number collected from a long and one read back from JSON are different node types, same value.
         assertThat(json.writeValueAsString(v2)).isEqualTo(json.writeValueAsString(v1)).contains("\"version\":2");
-        assertThat(v2.components().keySet()).containsExactly(LoopPosition.KEY, StoppingRule.State.KEY,
-                EvaluationHistory.KEY, "optimizer", LossScaler.KEY, AttemptLog.KEY);
+        assertThat(v2.components().keySet()).containsExactly(LoopPosition.KEY.name(), StoppingRule.State.KEY.name(),
+                EvaluationHistory.KEY.name(), "optimizer", LossScaler.KEY.name(), AttemptLog.KEY.name());
     }
 
     @Test
@@ -126,8 +126,7 @@ class TrainingStateVersionsTest {
         long steps;
 
         CheckpointedState<dev.goodput.trainer.optim.OptimizerSteps.State> component() {
-            return CheckpointedState.of(dev.goodput.trainer.optim.OptimizerSteps.KEY,
-                    dev.goodput.trainer.optim.OptimizerSteps.State.class, () -> null, s -> steps = s.steps());
+            return CheckpointedState.of(dev.goodput.trainer.optim.OptimizerSteps.KEY, () -> null, s -> steps = s.steps());
         }
     }
 }

@@ -53,7 +53,7 @@ class VersionOneResumeTest {
 
         TrainingState end = new CheckpointStore(resumed.resolve("job"), 3).read(resumed.resolve("job").resolve("step-80")).state();
         assertThat(end.version()).isEqualTo(TrainingState.VERSION);
-        AttemptLog.State attempts = JSON.treeToValue(end.components().get(AttemptLog.KEY), AttemptLog.State.class);
+        AttemptLog.State attempts = JSON.treeToValue(end.components().get(AttemptLog.KEY.name()), AttemptLog.State.class);
         assertThat(attempts.attempts()).as("version 1 recorded none; this process is the first known").hasSize(1);
     }
 
@@ -64,10 +64,10 @@ class VersionOneResumeTest {
     static void rewriteAsVersionOne(Path folder) throws Exception {
         Path statePath = folder.resolve(CheckpointStore.STATE);
         TrainingState v2 = CheckpointStore.readState(Files.readAllBytes(statePath));
-        LoopPosition p = JSON.treeToValue(v2.components().get(LoopPosition.KEY), LoopPosition.class);
-        StoppingRule.State s = JSON.treeToValue(v2.components().get(StoppingRule.State.KEY), StoppingRule.State.class);
-        EvaluationHistory h = JSON.treeToValue(v2.components().get(EvaluationHistory.KEY), EvaluationHistory.class);
-        OptimizerSteps.State o = JSON.treeToValue(v2.components().get(OptimizerSteps.KEY), OptimizerSteps.State.class);
+        LoopPosition p = JSON.treeToValue(v2.components().get(LoopPosition.KEY.name()), LoopPosition.class);
+        StoppingRule.State s = JSON.treeToValue(v2.components().get(StoppingRule.State.KEY.name()), StoppingRule.State.class);
+        EvaluationHistory h = JSON.treeToValue(v2.components().get(EvaluationHistory.KEY.name()), EvaluationHistory.class);
+        OptimizerSteps.State o = JSON.treeToValue(v2.components().get(OptimizerSteps.KEY.name()), OptimizerSteps.State.class);
         assertThat(v2.components()).as("an fp32 job: no loss scaler").doesNotContainKey("lossScaler");
         TrainingStateV1 v1 = new TrainingStateV1(1, v2.step(), p.epoch(), p.indexInEpoch(), v2.seed(), p.samples(),
                 p.trainingSeconds(), 0.0, s.bestMetric(), s.evalsSinceBest(), s.targetReached(), s.timeToTargetSeconds(),

@@ -21,8 +21,8 @@ class MixedPrecisionTest {
     /** The loss scaler's state as the run's final checkpoint holds it: what a resumed run would continue from. */
     static LossScaler.State checkpointedScaler(Path checkpoints) throws IOException {
         TrainingState s = new CheckpointStore(checkpoints.resolve("job"), 3).loadLatest().orElseThrow().snapshot().state();
-        return s.components().get(LossScaler.KEY) == null ? null
-                : new ObjectMapper().treeToValue(s.components().get(LossScaler.KEY), LossScaler.State.class);
+        return s.components().get(LossScaler.KEY.name()) == null ? null
+                : new ObjectMapper().treeToValue(s.components().get(LossScaler.KEY.name()), LossScaler.State.class);
     }
 
     @Test

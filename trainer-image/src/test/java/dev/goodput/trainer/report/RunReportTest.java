@@ -65,7 +65,7 @@ class RunReportTest {
                 + " (machine time of 1 attempt at $2.50/h)");
         // The final checkpoint records the same attempt (at the same or an earlier snapshot of its step).
         TrainingState saved = new CheckpointStore(dir.resolve("job"), 3).loadLatest().orElseThrow().snapshot().state();
-        AttemptLog.Attempt checkpointed = new ObjectMapper().treeToValue(saved.components().get(AttemptLog.KEY),
+        AttemptLog.Attempt checkpointed = new ObjectMapper().treeToValue(saved.components().get(AttemptLog.KEY.name()),
                 AttemptLog.State.class).attempts().get(0);
         assertThat(checkpointed.pricePerHour()).isEqualTo(2.5);
         assertThat(checkpointed.billedSeconds()).isPositive().isLessThanOrEqualTo(attempt.billedSeconds());
