@@ -63,6 +63,8 @@ class RunReportTest {
                 .isEqualTo(page.row("summary", "cost to target")).matches("\\$\\d+\\.\\d+");
         assertThat(page.row("summary", "cost")).isEqualTo(RunReportWriter.money(2.5 * attempt.billedSeconds() / 3600)
                 + " (machine time of 1 attempt at $2.50/h)");
+        assertThat(page.row("to-target", "what cost counts")).contains("up to its last checkpoint")
+                .contains("the operator's figure");
         // The final checkpoint records the same attempt (at the same or an earlier snapshot of its step).
         TrainingState saved = new CheckpointStore(dir.resolve("job"), 3).loadLatest().orElseThrow().snapshot().state();
         AttemptLog.Attempt checkpointed = new ObjectMapper().treeToValue(saved.components().get(AttemptLog.KEY.name()),
