@@ -5,12 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.goodput.api.spec.TrainingJobSpec;
-import dev.goodput.api.status.CheckpointRef;
-import dev.goodput.api.status.TunedBatch;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
 import dev.goodput.trainer.checkpoint.CheckpointStore;
 import dev.goodput.trainer.checkpoint.CheckpointedStates;
-import dev.goodput.trainer.checkpoint.ModelState;
 import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import dev.goodput.trainer.config.TrainingPlan;
@@ -27,26 +24,25 @@ import dev.goodput.trainer.metrics.MetricsListener;
 import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.metrics.StatusServer;
 import dev.goodput.trainer.metrics.TrainerMetrics;
-import dev.goodput.trainer.optim.OptimizerSteps;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.report.RunReportListener;
 import dev.goodput.trainer.run.BatchPlanner;
+import dev.goodput.trainer.run.CheckpointReporter;
 import dev.goodput.trainer.run.ComponentAssembler;
 import dev.goodput.trainer.run.Components;
 import dev.goodput.trainer.run.NativeHeapPolicy;
 import dev.goodput.trainer.run.RunConclusion;
 import dev.goodput.trainer.run.RunPlan;
 import dev.goodput.trainer.run.RunPlanner;
+import dev.goodput.trainer.run.Resumption;
 import dev.goodput.trainer.tune.MemoryMeter;
 import dev.goodput.trainer.tune.ModelFootprint;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -112,12 +108,7 @@ public final class TrainerRun {
                 : devices.gpu() ? devices.devices().size() : 0);
 
         CheckpointStore store = new CheckpointStore(settings.jobCheckpoints(), plan.checkpointKeep());
-        Optional<CheckpointStore.Loaded> resume;
-        try {
-            resume = store.loadLatest();
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot resume: " + e.getMessage(), e);
-        }
+        Resumption resume = Resumption.find(store);
         long processStart = ManagementFactory.getRuntimeMXBean().getStartTime();
         RunProgress progress = new RunProgress(settings.attempt(), processStart);
         progress.metricName(plan.metricName());
@@ -130,7 +121,7 @@ public final class TrainerRun {
             preflight(() -> ModelFootprint.of(spec.model, example, data.train().classes(), spec.training.optimizer)
                     .refuseBeyond(spec.model, plan.budget().bytes(), plan.budget().source()));
             BatchPlanner.Decision batch = new BatchPlanner(spec, plan, data, progress, out)
-                    .choose(resume.map(l -> l.snapshot().state().tunedBatch()), manager);
+                    .choose(resume.tunedBatch(), manager);
             NativeHeapPolicy.apply(devices.gpu(), batch, out);
             if (batch.choice().global() != plan.globalBatch() && !"checkpoint".equals(batch.choice().source())) {
                 out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", plan.globalBatch(),
@@ -138,18 +129,18 @@ public final class TrainerRun {
             }
             TrainingPlan steps = preflight(() -> RunPlanner.steps(spec, plan, data.train().size(), batch.choice()));
             progress.totalSteps(steps.totalSteps());
-            TunedBatch tunedBatch = tunedBatch(steps, batch, devices);
-            progress.tunedBatch(tunedBatch);
+            progress.tunedBatch(batch.tunedBatch(steps, devices.type()));
             // Tuning drew from libtorch's generator; initialisation must not depend on whether it ran.
             engine.setRandomSeed((int) steps.seed());
             ProcessMemory.resetPeak();
+            CheckpointReporter reporter = new CheckpointReporter(out, progress);
             try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, steps.checkpointInterval(), metrics,
-                    this::onSaved, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println);
+                    reporter, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println);
                  Components c = ComponentAssembler.assemble(plan, steps, data, manager, true)) {
                 AttemptLog attempts = new AttemptLog(settings.attempt(), processStart,
                         spec.cost == null ? null : spec.cost.pricePerHour, progress::isTargetReached, System::currentTimeMillis);
-                CheckpointedStates states = checkpointed(c, plan, progress, attempts);
-                resume.ifPresent(l -> resume(l, c, states, manager, tunedBatch));
+                CheckpointedStates states = ComponentAssembler.checkpointedStates(c, plan, progress, attempts);
+                resume.restore(c, states, manager, progress, reporter, out);
                 out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
                         spec.model.architecture, c.parameterCount(), plan.precision(), steps.globalBatch(), steps.microBatch(),
                         steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
@@ -189,45 +180,6 @@ public final class TrainerRun {
         return data;
     }
 
-    /**
-     * Every component whose state a checkpoint holds besides the arrays. The learning-rate schedule is not one: it is a
-     * pure function of the step ({@code LrSchedule.lr}), which the loop's position restores.
-     */
-    private static CheckpointedStates checkpointed(Components c, RunPlan plan, RunProgress progress, AttemptLog attempts) {
-        CheckpointedStates states = new CheckpointedStates();
-        progress.checkpointed().forEach(states::register);
-        states.register(new OptimizerSteps(c.optimizer(), plan.optimizer().name()));
-        if (c.scaler() != null) states.register(c.scaler());
-        states.register(attempts);
-        return states;
-    }
-
-    private void resume(CheckpointStore.Loaded l, Components c, CheckpointedStates states, NDManager manager,
-                        TunedBatch tunedBatch) {
-        for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
-        if (l.latestOverridden() != null) out.println("checkpoint: " + l.latestOverridden());
-        ModelState.restore(l.snapshot(), c.block().getParameters(), c.optimizer(), manager);
-        for (String key : states.restore(l.snapshot().state().components())) {
-            out.println("checkpoint: state " + key + " not restored: no component of this run has it (was spec.training changed?)");
-        }
-        progress.tunedBatch(tunedBatch);
-        onSaved(new CheckpointStore.Saved(l.snapshot().state().step(), l.path(), 0, 0,
-                CheckpointStore.parametersSha256(l.path()), List.of()));
-        out.printf("resumed from %s (step %d, epoch %d)%n", l.path(), l.snapshot().state().step(), progress.position().epoch() + 1);
-    }
-
-    private static TunedBatch tunedBatch(TrainingPlan steps, BatchPlanner.Decision batch, DeviceSelection devices) {
-        TunedBatch tb = new TunedBatch();
-        tb.micro = steps.microBatch();
-        tb.accumulation = steps.accumulation();
-        tb.global = steps.globalBatch();
-        tb.lr = steps.schedule().peak();
-        tb.source = batch.choice().source();
-        tb.device = devices.type();
-        tb.key = batch.key();
-        return tb;
-    }
-
     /** Pre-flight: a manifest that cannot run is refused (exit 78, no retry) rather than failed. */
     private static <T> T preflight(Supplier<T> check) {
         try {
@@ -242,21 +194,6 @@ public final class TrainerRun {
             check.run();
             return null;
         });
-    }
-
-    private void onSaved(CheckpointStore.Saved saved) {
-        if (saved.bytes() > 0) {
-            out.printf(Locale.ROOT, "checkpoint step %d: %.1f MB persisted in %.0f ms -> %s%n",
-                    saved.step(), saved.bytes() / 1e6, saved.seconds() * 1000, saved.path());
-        }
-        CheckpointRef ref = new CheckpointRef();
-        ref.step = saved.step();
-        ref.path = saved.path().toString();
-        ref.bytes = saved.bytes();
-        ref.saveSeconds = saved.bytes() > 0 ? saved.seconds() : null; // a resume loaded it: no save was timed
-        ref.parametersSha256 = saved.parametersSha256();
-        ref.time = Instant.now().toString();
-        progress.checkpointed(ref);
     }
 
     private StatusServer startServer() {

@@ -23,7 +23,8 @@ public final class AttemptLog implements CheckpointedState<AttemptLog.State> {
     /**
      * One trainer process of the job.
      *
-     * @param attempt        its attempt number (GOODPUT_ATTEMPT; 0 on a laptop, where every run is 0)
+     * @param attempt        its attempt number (GOODPUT_ATTEMPT; on a laptop, where that is 0, counted on from the
+     *                       attempts before it)
      * @param billedSeconds  process uptime at its last snapshot
      * @param pricePerHour   spec.cost.pricePerHour it ran under, or null (no price: no cost)
      * @param reachedTarget  the target was first met in this process
@@ -77,10 +78,18 @@ public final class AttemptLog implements CheckpointedState<AttemptLog.State> {
         boolean reachedHere = targetReached.getAsBoolean() && before.stream().noneMatch(Attempt::reachedTarget);
         double seconds = Math.max(0, (clockMillis.getAsLong() - processStartMillis) / 1000.0);
         List<Attempt> all = new ArrayList<>(before);
-        all.add(new Attempt(attempt, seconds, pricePerHour, reachedHere));
+        all.add(new Attempt(number(), seconds, pricePerHour, reachedHere));
         State s = new State(all);
         lastSaved = s.attempts();
         return s;
+    }
+
+    /**
+     * This process's attempt number: the operator's, which grows from one attempt to the next; on a laptop, where
+     * every run says 0, one more than the last recorded, so the report tells the runs apart.
+     */
+    private int number() {
+        return before.isEmpty() ? attempt : Math.max(attempt, before.get(before.size() - 1).attempt() + 1);
     }
 
     /** The attempts of the checkpoint resumed from: every process before this one. */

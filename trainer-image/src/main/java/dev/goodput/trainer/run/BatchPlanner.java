@@ -36,7 +36,21 @@ public final class BatchPlanner {
      * @param key       the tuning key it was chosen under, when a memory budget took part; null otherwise
      * @param peakShare the tuned batch's measured peak as a share of the budget, when this run tuned it
      */
-    public record Decision(BatchChoice choice, String key, Optional<Double> peakShare) {}
+    public record Decision(BatchChoice choice, String key, Optional<Double> peakShare) {
+
+        /** What the run reports and checkpoints of this choice, once the steps are planned for it. */
+        public TunedBatch tunedBatch(dev.goodput.trainer.config.TrainingPlan steps, String deviceType) {
+            TunedBatch tb = new TunedBatch();
+            tb.micro = steps.microBatch();
+            tb.accumulation = steps.accumulation();
+            tb.global = steps.globalBatch();
+            tb.lr = steps.schedule().peak();
+            tb.source = choice.source();
+            tb.device = deviceType;
+            tb.key = key;
+            return tb;
+        }
+    }
 
     private final TrainingJobSpec spec;
     private final RunPlan run;

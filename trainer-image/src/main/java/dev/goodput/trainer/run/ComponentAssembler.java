@@ -5,7 +5,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
+import dev.goodput.trainer.checkpoint.CheckpointedStates;
 import dev.goodput.trainer.config.TrainingPlan;
+import dev.goodput.trainer.cost.AttemptLog;
+import dev.goodput.trainer.loop.RunProgress;
+import dev.goodput.trainer.optim.OptimizerSteps;
 import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.data.DataSource;
 import dev.goodput.trainer.data.ExampleSet;
@@ -70,5 +74,19 @@ public final class ComponentAssembler {
                 steps.schedule(), steps.seed());
         return new Components(block, parameterStore, optimizer, scaler, step,
                 new BatchAssembler(train, norm, run.data().augment, steps.seed()), evaluator, List.copyOf(others));
+    }
+
+    /**
+     * Every component whose state a checkpoint holds besides the arrays, in the order state.json lists them. The
+     * learning-rate schedule is not one: it is a pure function of the step ({@code LrSchedule.lr}), which the loop's
+     * position restores.
+     */
+    public static CheckpointedStates checkpointedStates(Components c, RunPlan run, RunProgress progress, AttemptLog attempts) {
+        CheckpointedStates states = new CheckpointedStates();
+        progress.checkpointed().forEach(states::register);
+        states.register(new OptimizerSteps(c.optimizer(), run.optimizer().name()));
+        if (c.scaler() != null) states.register(c.scaler());
+        states.register(attempts);
+        return states;
     }
 }

@@ -54,6 +54,16 @@ class AttemptLogTest {
     }
 
     @Test
+    void onALaptopEveryRunIsAttempt0SoTheyAreCountedOnFromTheRecord() {
+        AttemptLog second = log(0, 0, null);
+        second.restore(new AttemptLog.State(List.of(new Attempt(0, 60, null, false))));
+        assertThat(second.save().attempts()).extracting(Attempt::attempt).containsExactly(0, 1);
+        AttemptLog onCluster = log(7, 0, null);
+        onCluster.restore(new AttemptLog.State(List.of(new Attempt(4, 60, null, false))));
+        assertThat(onCluster.save().attempts()).as("the operator's number wins").extracting(Attempt::attempt).containsExactly(4, 7);
+    }
+
+    @Test
     void aClockBeforeTheStartBillsNothingRatherThanANegativeAmount() {
         assertThat(log(1, 2_000_000, 1.0).save().attempts().get(0).billedSeconds()).isZero();
     }
