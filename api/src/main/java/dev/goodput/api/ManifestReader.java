@@ -66,6 +66,7 @@ public final class ManifestReader {
      */
     public static TrainingJobManifest parse(String text, String source, Map<String, String> overrides) {
         JsonNode tree;
+        TrainingJobManifest manifest;
         try {
             // Bind from the text itself first, so errors carry line numbers.
             if (overrides.isEmpty()) YAML.readValue(text, TrainingJobManifest.class);
@@ -77,7 +78,7 @@ public final class ManifestReader {
                 override(tree, o.getKey(), o.getValue(), source);
             }
             tree = NullPruning.prune(tree);
-            YAML.treeToValue(tree, TrainingJobManifest.class);
+            manifest = YAML.treeToValue(tree, TrainingJobManifest.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).sorted().collect(Collectors.joining(", "));
@@ -92,12 +93,6 @@ public final class ManifestReader {
             throw new ManifestException(source, List.of("not valid YAML: " + e.getOriginalMessage() + at(e)));
         }
         List<String> problems = new ArrayList<>(CrdRules.trainingJob().check(tree));
-        TrainingJobManifest manifest;
-        try {
-            manifest = YAML.treeToValue(tree, TrainingJobManifest.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("bound once already: " + e.getMessage(), e);
-        }
         problems.addAll(SpecValidator.validate(manifest));
         if (!problems.isEmpty()) {
             throw new ManifestException(source, problems.stream().distinct().toList());

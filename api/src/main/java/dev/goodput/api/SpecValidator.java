@@ -1,5 +1,6 @@
 package dev.goodput.api;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.goodput.api.spec.DataSpec;
 import dev.goodput.api.spec.Durations;
 import dev.goodput.api.spec.TrainingJobSpec;
@@ -50,7 +51,7 @@ public final class SpecValidator {
      * older one may be installed: a job it let through is still refused, with a condition, not run.
      */
     public static List<String> validateSpecAgainstCrd(TrainingJobSpec s) {
-        com.fasterxml.jackson.databind.node.ObjectNode manifest = ManifestReader.yaml().createObjectNode();
+        ObjectNode manifest = ManifestReader.yaml().createObjectNode();
         manifest.set("spec", ManifestReader.yaml().valueToTree(s));
         List<String> p = new ArrayList<>(CrdRules.trainingJob().check(manifest));
         validateSpec(s, p);

@@ -26,8 +26,8 @@ import java.util.Map;
  * environment lacks) fails the build's tests, not a user's run.
  */
 public final class CelRuleCheck {
-    /** A compiled rule at {@code schemaPath} (object properties dotted, {@code []} for list items and map values). */
-    record Rule(String schemaPath, String source, String message, String fieldPath, boolean transition,
+    /** A compiled rule, kept under the schema path that declares it (properties dotted, {@code []} for items). */
+    record Rule(String source, String message, String fieldPath, boolean transition,
                 CelRuntime.Program program) {}
 
     public record Counts(int onCreate, int onUpdateOnly) {}
@@ -40,7 +40,8 @@ public final class CelRuleCheck {
     private static final CelRuntime RUNTIME = CelRuntimeFactory.standardCelRuntimeBuilder().build();
 
     private final JsonNode root;
-    private final List<Rule> rules = new ArrayList<>();
+    /** The rules by the schema path that declares them. */
+    private final Map<String, List<Rule>> rules = new LinkedHashMap<>();
 
     CelRuleCheck(JsonNode openApiV3Schema) {
         this.root = openApiV3Schema;
@@ -48,8 +49,9 @@ public final class CelRuleCheck {
     }
 
     Counts counts() {
-        int transition = (int) rules.stream().filter(Rule::transition).count();
-        return new Counts(rules.size() - transition, transition);
+        List<Rule> all = rules.values().stream().flatMap(List::stream).toList();
+        int transition = (int) all.stream().filter(Rule::transition).count();
+        return new Counts(all.size() - transition, transition);
     }
 
     List<String> check(JsonNode manifest) {
@@ -70,8 +72,9 @@ public final class CelRuleCheck {
             }
             boolean transition = ast.getReferenceMap().values().stream().anyMatch(r -> "oldSelf".equals(r.name()));
             try {
-                rules.add(new Rule(path, source, v.path("message").asText(source), v.path("fieldPath").asText(""),
-                        transition, RUNTIME.createProgram(ast)));
+                Rule rule = new Rule(source, v.path("message").asText(source), v.path("fieldPath").asText(""), transition,
+                        RUNTIME.createProgram(ast));
+                rules.computeIfAbsent(path, p -> new ArrayList<>()).add(rule);
             } catch (CelEvaluationException e) {
                 throw new IllegalStateException("the CRD's rule " + source + " cannot run: " + e.getMessage(), e);
             }
@@ -86,9 +89,8 @@ public final class CelRuleCheck {
         if (value == null || value.isMissingNode() || value.isNull()) return;
         if (schema.has("x-kubernetes-validations")) {
             Object self = CelValues.of(value, schema);
-            String schemaPath = at.replaceAll("\\[[^]]*]", "[]");
-            for (Rule r : rules) {
-                if (r.transition() || !r.schemaPath().equals(schemaPath)) continue;
+            for (Rule r : rules.getOrDefault(at.replaceAll("\\[[^]]*]", "[]"), List.of())) {
+                if (r.transition()) continue;
                 if (!passes(r, self)) problems.add(problem(join(at, r.fieldPath().replaceFirst("^\\.", "")), r.message()));
             }
         }
