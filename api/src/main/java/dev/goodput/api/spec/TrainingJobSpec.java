@@ -61,6 +61,15 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "has(self.managedBy) == has(oldSelf.managedBy)"
         + " && (!has(self.managedBy) || self.managedBy == oldSelf.managedBy)",
         fieldPath = ".managedBy", reason = "FieldValueForbidden", message = "spec.managedBy is immutable")
+@ValidationRule(value = "(self.model.architecture == 'bert-classifier') == (has(self.data) && has(self.data.format)"
+        + " && self.data.format in ['textcsv', 'textfolder'])", fieldPath = ".data.format",
+        message = "spec.data.format: bert-classifier reads text (textcsv or textfolder), and text formats need a text model (bert-classifier)")
+@ValidationRule(value = "!has(self.training) || !has(self.training.gradientCheckpointing) || !self.training.gradientCheckpointing"
+        + " || self.model.architecture == 'bert-classifier'", fieldPath = ".training.gradientCheckpointing",
+        message = "spec.training.gradientCheckpointing recomputes a transformer's encoder layers: it applies to architecture bert-classifier")
+@ValidationRule(value = "self.model.architecture != 'bert-classifier' || !has(self.training) || !has(self.training.precision)"
+        + " || self.training.precision != 'fp16'", fieldPath = ".training.precision",
+        message = "spec.training.precision: fp16 is not yet supported for bert-classifier; use auto or fp32")
 public class TrainingJobSpec {
     @Required
     @JsonPropertyDescription("The network to train and its size.")

@@ -74,6 +74,11 @@ public class TrainingSpec {
     @JsonPropertyDescription("Seed for initialisation, data order and augmentation.")
     public Long seed = 42L;
 
+    @JsonPropertyDescription("bert-classifier: keep only each encoder layer's input during the forward pass and recompute the"
+            + " layer during backward (the same gradients, bit for bit, for less activation memory and about +45% step time);"
+            + " with batchSize auto the tuner finds the larger micro-batch this allows.")
+    public Boolean gradientCheckpointing;
+
     @Min(1)
     @Max(256)
     @JsonPropertyDescription("Compute threads (intra-op); absent = the CPUs the container may use.")

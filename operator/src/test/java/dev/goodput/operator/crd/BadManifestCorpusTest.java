@@ -162,7 +162,22 @@ class BadManifestCorpusTest {
                 new Bad("a negative price", "spec.cost.pricePerHour", -2),
                 new Bad("a name that climbs out of the checkpoint folder", "metadata.name", "../escape"),
                 new Bad("a name in upper case", "metadata.name", "Fashion_MNIST"),
-                new Bad("no budget at all", "spec.training.epochs", null, "spec", "spec.target"));
+                new Bad("no budget at all", "spec.training.epochs", null, "spec", "spec.target"),
+                new Bad("a bert-classifier with no weights and image data", "spec.model.architecture", "bert-classifier",
+                        "spec.model.pretrained", null),
+                new Bad("pretrained weights for a cnn", "spec.model.pretrained", "/models/minilm"),
+                new Bad("a TorchScript file for a cnn", "spec.model.torchscript", "/models/net.pt"),
+                new Bad("architecture torchscript with no module", "spec.model.architecture", "torchscript",
+                        "spec.model.torchscript", null),
+                new Bad("LoRA on a cnn", "spec.model.lora", java.util.Map.of("rank", 8)),
+                new Bad("LoRA rank 0", "spec.model.lora", java.util.Map.of("rank", 0), "spec.model.lora.rank", null),
+                new Bad("an unknown LoRA target", "spec.model.lora", java.util.Map.of("targets", List.of("query", "conv1")),
+                        "spec.model.lora.targets", null),
+                new Bad("an empty trainable pattern", "spec.model.trainable", ""),
+                new Bad("a text format for an image model", "spec.data.format", "textcsv"),
+                new Bad("a text sequence of 4 tokens", "spec.data.text.maxLength", 4),
+                new Bad("an unknown padding", "spec.data.text.padding", "dynamic"),
+                new Bad("gradient checkpointing on a cnn", "spec.training.gradientCheckpointing", true));
     }
 
     @Test
@@ -214,6 +229,41 @@ class BadManifestCorpusTest {
                 new Bad("keeping 100 checkpoints", "spec.checkpoint.keep", 100),
                 new Bad("a duration in two units", "spec.training.maxDuration", "1h30m"),
                 new Bad("a memory budget in Gi", "spec.training.memoryBudget", "1.5Gi"));
+    }
+
+    static final String TEXT = """
+            apiVersion: goodput.dev/v1alpha1
+            kind: TrainingJob
+            metadata:
+              name: corpus-text
+            spec:
+              model:
+                architecture: bert-classifier
+                pretrained: /models/all-minilm-l6-v2
+                lora: {rank: 8, alpha: 16, dropout: 0.1, targets: [query, value, attention.output.dense]}
+              data:
+                format: textcsv
+                path: /data/rotten-tomatoes
+                text: {textColumn: text, labelColumn: label, maxLength: 512, padding: longest}
+              training: {epochs: 1, gradientCheckpointing: true, precision: fp32}
+            """;
+
+    static final String TORCHSCRIPT = """
+            apiVersion: goodput.dev/v1alpha1
+            kind: TrainingJob
+            metadata:
+              name: corpus-torchscript
+            spec:
+              model: {architecture: torchscript, torchscript: /models/fashion_cnn.pt, trainable: '^(head|blocks\\.2)\\.'}
+              training: {epochs: 1}
+            """;
+
+    @Test
+    void aTextJobAndABringYourOwnModelJobAreAcceptedByBoth(KubernetesClient client) {
+        for (String text : List.of(TEXT, TORCHSCRIPT)) {
+            assertThat(catchThrowable(() -> dryRunCreate(client, yaml(text)))).as("the apiserver accepts %s", text).isNull();
+            assertThat(catchThrowable(() -> ManifestReader.parse(text, "job.yaml"))).as("the trainer accepts %s", text).isNull();
+        }
     }
 
     @ParameterizedTest(name = "{0}")
