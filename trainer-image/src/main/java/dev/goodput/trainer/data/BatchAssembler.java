@@ -28,6 +28,7 @@ public final class BatchAssembler {
     }
 
     public HostBatch assemble(int[] order, int from, int count, int epoch, boolean augment) {
+        if (set.isText()) return tokens(order, from, count);
         int len = set.exampleLength();
         float[] x = new float[count * len];
         long[] y = new long[count];
@@ -43,6 +44,31 @@ public final class BatchAssembler {
             } else {
                 copy(n, x, b * len);
             }
+        }
+        return new HostBatch(x, y, count);
+    }
+
+    /**
+     * Token ids, padded to the batch's longest example rounded up to a multiple of 8 (or to the full sequence length
+     * when the spec asks for fixed shapes): most snippets are far shorter than the sequence length, and attention's
+     * cost grows with the square of the padded length. The cut is a function of the batch's examples alone, so a
+     * resumed run sees the same shapes.
+     */
+    private HostBatch tokens(int[] order, int from, int count) {
+        ExampleSet.Tokens t = set.tokens();
+        int full = set.width();
+        int width = full;
+        if (t.padBatchToLongest()) {
+            int longest = 1;
+            for (int b = 0; b < count; b++) longest = Math.max(longest, t.lengths()[order == null ? from + b : order[from + b]]);
+            width = Math.min(full, (longest + 7) / 8 * 8);
+        }
+        float[] x = new float[count * width];
+        long[] y = new long[count];
+        for (int b = 0; b < count; b++) {
+            int n = order == null ? from + b : order[from + b];
+            y[b] = set.labels()[n];
+            System.arraycopy(set.features(), n * full, x, b * width, width);
         }
         return new HostBatch(x, y, count);
     }

@@ -4,6 +4,13 @@ package dev.goodput.trainer.data;
 public record Normalization(float[] mean, float[] std) {
 
     public static Normalization of(ExampleSet train) {
+        if (train.isText()) {
+            // Token ids are indices, not measurements: they go to the model as they are.
+            float[] zeros = new float[train.width()];
+            float[] ones = new float[train.width()];
+            java.util.Arrays.fill(ones, 1f);
+            return new Normalization(zeros, ones);
+        }
         int ch = train.channels();
         int plane = train.height() * train.width();
         if (!train.isImage()) {

@@ -45,8 +45,8 @@ public final class Evaluator {
             int n = Math.min(batch, examples - from);
             HostBatch hb = test.assemble(null, from, n, 0, false);
             try (NDScope scope = new NDScope()) {
-                NDArray x = staging.features(manager, hb, inputShape(set, n));
-                if (inputType != DataType.FLOAT32) x = x.toType(inputType, false);
+                NDArray x = staging.features(manager, hb, inputShape(set, hb));
+                if (inputType != DataType.FLOAT32 && !set.isText()) x = x.toType(inputType, false);
                 NDArray y = staging.labels(manager, hb);
                 NDArray logits = block.forward(ps, new NDList(x), false).singletonOrThrow();
                 correct += logits.argMax(1).eq(y).sum().getLong();
@@ -56,7 +56,9 @@ public final class Evaluator {
         return new Result((double) correct / examples, lossSum / examples, (System.nanoTime() - t0) / 1e9);
     }
 
-    static Shape inputShape(ExampleSet set, int n) {
-        return new Shape(n, set.channels(), set.height(), set.width());
+    /** The batch's shape: the set's, but as wide as the batch is (a text batch is cut to its longest example). */
+    static Shape inputShape(ExampleSet set, HostBatch batch) {
+        int n = batch.size();
+        return new Shape(n, set.channels(), set.height(), batch.x().length / ((long) n * set.channels() * set.height()));
     }
 }

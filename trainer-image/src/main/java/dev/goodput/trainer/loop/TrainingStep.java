@@ -66,8 +66,8 @@ public final class TrainingStep {
                 loaded = batches.next();
                 long c0 = System.nanoTime();
                 waitNanos += c0 - w0;
-                NDArray x = staging.features(manager, loaded.batch(), Evaluator.inputShape(set, loaded.batch().size()));
-                if (scaler != null) x = x.toType(DataType.FLOAT16, false);
+                NDArray x = staging.features(manager, loaded.batch(), Evaluator.inputShape(set, loaded.batch()));
+                if (scaler != null && !set.isText()) x = x.toType(DataType.FLOAT16, false);
                 NDArray y = staging.labels(manager, loaded.batch());
                 lossSum += gradients.forwardBackward(x, y, scaler == null ? 1f : (float) scaler.scale());
                 computeNanos += System.nanoTime() - c0;

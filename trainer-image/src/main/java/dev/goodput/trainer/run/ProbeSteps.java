@@ -19,7 +19,7 @@ import dev.goodput.trainer.tune.MemoryProbe;
  * assembled from a throwaway plan at the probed micro-batch, fed real training batches through the job's loader
  * (its workers' and prefetch buffers count), with a checkpoint's host copy of the model and optimizer held from the
  * first step on, then one evaluation batch. A micro-batch below the global batch probes two micro-batches per step, as
- * accumulation runs them. Only what this depends on goes into the tuning key.
+ * accumulation runs them. Text is probed at its widest batches. Only what this depends on goes into the tuning key.
  */
 public final class ProbeSteps implements MemoryProbe.Steps {
     private final TrainingJobSpec spec;
@@ -29,7 +29,8 @@ public final class ProbeSteps implements MemoryProbe.Steps {
     public ProbeSteps(TrainingJobSpec spec, RunPlan run, DataSource.Splits data) {
         this.spec = spec;
         this.run = run;
-        this.data = data;
+        // Text batches are cut to their longest example; a probe must see the widest the run can meet.
+        this.data = new DataSource.Splits(data.train().atWidestBatches(), data.test().atWidestBatches());
     }
 
     @Override
