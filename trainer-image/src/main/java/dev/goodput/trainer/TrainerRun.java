@@ -14,6 +14,11 @@ import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.console.ConsoleProgress;
 import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.export.ModelExport;
+import dev.goodput.trainer.export.ModelWriters;
+import dev.goodput.api.status.ModelOutput;
+import dev.goodput.trainer.run.Components;
+import dev.goodput.trainer.model.ModelFiles;
 import dev.goodput.trainer.device.DeviceSelection;
 import dev.goodput.trainer.loop.ProgressListener;
 import dev.goodput.trainer.loop.ProgressListeners;
@@ -89,6 +94,7 @@ public final class TrainerRun {
         TrainingJobSpec spec = settings.manifest().spec;
         PreemptionDetector preemption = new PreemptionDetector(RunPlanner.grace(settings.gracePeriod(), spec));
         if (settings.handleSignals()) preemption.install();
+        preflight(() -> ModelFiles.checkReadable(spec.model));
         preflight(() -> DataSource.checkReadable(spec.data));
         DataSource.Splits data = load(spec);
         preflight(() -> RunPlanner.checkHorizon(spec, data.train().size()));
@@ -157,6 +163,9 @@ public final class TrainerRun {
                         c.optimizer(), c.scaler(), c.train(), c.evaluator()), steps,
                         new StoppingRule(spec.target), checkpoints, preemption, progress, states, observers);
                 outcome = loop.run();
+                if (outcome.reason() != TrainingLoop.Reason.PREEMPTED && outcome.checkpointed()) {
+                    exportModel(spec, c, data, progress);
+                }
                 observers.onFinish(progress.report());
                 return new RunConclusion(new RunConclusion.Destinations(settings.terminationLog(),
                         settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints()),
@@ -165,18 +174,38 @@ public final class TrainerRun {
         }
     }
 
+    /**
+     * The trained model as the job's output (status.model): written once training has ended and its last checkpoint
+     * is durable. A failure to write it is reported and leaves the checkpoint, which holds the same weights, as the
+     * result; it does not turn a finished run into a failed one.
+     */
+    private void exportModel(TrainingJobSpec spec, Components c, DataSource.Splits data, RunProgress progress) {
+        try {
+            ModelOutput written = ModelExport.write(settings.jobCheckpoints(),
+                    ModelWriters.forRun(spec.model, c, data.train(), progress.step()), progress.step());
+            progress.model(written);
+            out.printf(Locale.ROOT, "model: %s (%s, %,d bytes)%n", written.path, written.format, written.bytes);
+        } catch (IOException | RuntimeException e) {
+            out.println("goodput: warning: the trained model was not written (" + e.getMessage()
+                    + "); the last checkpoint holds its weights");
+        }
+    }
+
     private DataSource.Splits load(TrainingJobSpec spec) {
         long t0 = System.nanoTime();
         DataSource.Splits data;
         try {
-            data = DataSource.load(spec.data);
+            data = DataSource.load(spec.data, spec.model.pretrained);
         } catch (IOException e) {
             // The files are there but reading them failed: possibly transient (a network volume), so retried.
             throw new IllegalStateException("cannot read the data at spec.data.path " + spec.data.path + ": " + e.getMessage(), e);
         }
-        out.printf(Locale.ROOT, "data: %d train / %d test examples of %dx%dx%d, %d classes (%.1fs)%n",
-                data.train().size(), data.test().size(), data.train().channels(), data.train().height(),
-                data.train().width(), data.train().classes(), (System.nanoTime() - t0) / 1e9);
+        String shape = data.train().isText()
+                ? String.format(Locale.ROOT, "texts of up to %d tokens (mean %.0f)", data.train().width(),
+                        java.util.Arrays.stream(data.train().tokens().lengths()).average().orElse(0))
+                : data.train().channels() + "x" + data.train().height() + "x" + data.train().width();
+        out.printf(Locale.ROOT, "data: %d train / %d test examples of %s, %d classes (%.1fs)%n",
+                data.train().size(), data.test().size(), shape, data.train().classes(), (System.nanoTime() - t0) / 1e9);
         return data;
     }
 

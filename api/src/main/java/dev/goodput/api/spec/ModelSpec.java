@@ -34,6 +34,11 @@ public class ModelSpec {
             + " torchscript (your own exported module; set torchscript).")
     public String architecture = "cnn";
 
+    /** The networks the trainer builds itself, as opposed to a pretrained transformer or a user's module. */
+    public static boolean builtIn(String architecture) {
+        return !"bert-classifier".equals(architecture) && !"torchscript".equals(architecture);
+    }
+
     @Size(min = 1, max = 4096)
     @JsonPropertyDescription("bert-classifier: the folder holding the pretrained weights (config.json, model.safetensors,"
             + " tokenizer.json), on the local disk or inside the pod (e.g. under spec.data.claimName's mount).")

@@ -13,6 +13,8 @@ public class TrainerReport {
     public Integer attempt;
     public Progress progress;
     public CheckpointRef lastCheckpoint;
+    /** The trained model written when training ended; absent before that and after a preemption. */
+    public ModelOutput model;
     /** Checkpoint saves that failed since the last one that succeeded (absent when the last save succeeded). */
     public Integer checkpointFailures;
     /** Why the last save failed, while {@link #checkpointFailures} is set: the cause first ("disk full (…)"). */

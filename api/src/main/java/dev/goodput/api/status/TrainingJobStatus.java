@@ -21,6 +21,8 @@ public class TrainingJobStatus {
     public Integer preemptions;
     public Integer failures;
     public CheckpointRef lastCheckpoint;
+    /** The trained model the job left behind (docs/trainer.md, "The trained model"). */
+    public ModelOutput model;
     public TunedBatch tunedBatch;
     public Progress progress;
     @JsonPropertyDescription("GPU-seconds the job's pods held, all attempts (billed from binding to the pod's end).")

@@ -17,10 +17,10 @@ public final class ReportChange {
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
      * The report's fields whose change is acted on: the trainer's phase (tuning, training, checkpointing, done), a new
-     * checkpoint, a failed save, the tuned batch, the target reached, where it resumed, the attempt, its exit.
+     * checkpoint, a failed save, the tuned batch, the target reached, where it resumed, the attempt, its exit, the trained model.
      */
     static final List<String> MEANINGFUL = List.of("phase", "attempt", "lastCheckpoint", "checkpointFailures",
-            "checkpointError", "tunedBatch", "targetReached", "resumedFromStep", "exitCode");
+            "checkpointError", "tunedBatch", "targetReached", "resumedFromStep", "exitCode", "model");
 
     private ReportChange() {}
 

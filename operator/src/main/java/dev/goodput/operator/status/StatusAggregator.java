@@ -318,6 +318,7 @@ public class StatusAggregator {
             if (s.lastCheckpoint.saveSeconds == null) s.lastCheckpoint.saveSeconds = measured;
         }
         if (r.tunedBatch != null) s.tunedBatch = r.tunedBatch;
+        if (r.model != null) s.model = r.model;
     }
 
     private static Progress copy(Progress p) {

@@ -5,6 +5,7 @@ import dev.goodput.api.ManifestException;
 import dev.goodput.api.ManifestReader;
 import dev.goodput.api.TrainingJobManifest;
 import dev.goodput.trainer.data.DataSource;
+import dev.goodput.trainer.model.ModelFiles;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -25,6 +26,7 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         try {
             TrainingJobManifest m = ManifestReader.read(manifest, overrides);
+            ModelFiles.checkReadable(m.spec.model);
             DataSource.checkReadable(m.spec.data);
             System.out.println(manifest + ": valid TrainingJob " + (m.metadata.name == null ? "" : m.metadata.name));
             return ExitCodes.FINISHED;

@@ -27,6 +27,10 @@ public final class BatchAssembler {
         return set;
     }
 
+    public Normalization normalization() {
+        return norm;
+    }
+
     public HostBatch assemble(int[] order, int from, int count, int epoch, boolean augment) {
         if (set.isText()) return tokens(order, from, count);
         int len = set.exampleLength();

@@ -38,6 +38,7 @@ public final class RunProgress {
     private Double dataWaitShare;
     private TunedBatch tunedBatch;
     private CheckpointRef lastCheckpoint;
+    private dev.goodput.api.status.ModelOutput model;
     private Integer checkpointFailures;
     private String checkpointError;
     private Long resumedFrom;
@@ -188,6 +189,7 @@ public final class RunProgress {
         }
         r.progress = p;
         r.lastCheckpoint = lastCheckpoint;
+        r.model = model;
         r.checkpointFailures = checkpointFailures;
         r.checkpointError = checkpointError;
         r.tunedBatch = tunedBatch;
@@ -213,6 +215,11 @@ public final class RunProgress {
 
     public synchronized TunedBatch tunedBatch() {
         return tunedBatch;
+    }
+
+    /** The trained model, once written at the end of training. */
+    public synchronized void model(dev.goodput.api.status.ModelOutput written) {
+        this.model = written;
     }
 
     public synchronized void checkpointed(CheckpointRef ref) {

@@ -1,6 +1,7 @@
 package dev.goodput.trainer.run;
 
 import dev.goodput.api.spec.Durations;
+import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.api.spec.Quantities;
 import dev.goodput.api.spec.TrainingJobSpec;
 import dev.goodput.api.spec.TrainingSpec;
@@ -55,6 +56,12 @@ public final class RunPlanner {
         String precision = precision(t.precision, devices.gpu());
         if (devices.devices().size() > 1 && "fp16".equals(precision)) {
             notes.add("fp16 with several devices is not supported yet: training in fp32 across " + devices.devices().size() + " devices");
+            precision = "fp32";
+        }
+        if ("fp16".equals(precision) && !ModelSpec.builtIn(spec.model.architecture)) {
+            // The fp16 path converts the parameters and casts the inputs: neither applies to token ids or to a
+            // module whose parameters the trainer does not build.
+            notes.add("fp16 is not yet supported for " + spec.model.architecture + ": training in fp32");
             precision = "fp32";
         }
         if ("fp16".equals(precision) && !devices.gpu()) {

@@ -1,0 +1,40 @@
+package dev.goodput.trainer.model;
+
+import dev.goodput.api.spec.ModelSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Pre-flight for models that come from files: the pretrained folder holds what a bert-classifier reads, the
+ * TorchScript module is a file. Checked before data is loaded or anything allocated, so a wrong path is refused (exit
+ * 78) naming the field, on a laptop and in a pod alike.
+ */
+public final class ModelFiles {
+    static final List<String> PRETRAINED = List.of("config.json", "model.safetensors", "tokenizer.json");
+
+    private ModelFiles() {}
+
+    public static void checkReadable(ModelSpec spec) {
+        if (spec.pretrained != null) {
+            Path p = Path.of(spec.pretrained);
+            if (!Files.isDirectory(p)) {
+                throw new IllegalArgumentException("spec.model.pretrained: " + spec.pretrained + (Files.exists(p)
+                        ? " is a file; it must be the folder holding " + String.join(", ", PRETRAINED)
+                        : " does not exist (the folder holding " + String.join(", ", PRETRAINED) + ")"));
+            }
+            List<String> missing = PRETRAINED.stream().filter(f -> !Files.isRegularFile(p.resolve(f))).toList();
+            if (!missing.isEmpty()) {
+                throw new IllegalArgumentException("spec.model.pretrained: " + spec.pretrained + " has no "
+                        + String.join(", ", missing) + " (a Hugging Face BERT-family checkpoint: " + String.join(", ", PRETRAINED) + ")");
+            }
+        }
+        if (spec.torchscript != null) {
+            Path p = Path.of(spec.torchscript);
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalArgumentException("spec.model.torchscript: " + spec.torchscript
+                        + (Files.isDirectory(p) ? " is a folder; it must be the file torch.jit.save wrote" : " does not exist"));
+            }
+        }
+    }
+}
