@@ -53,6 +53,12 @@ public final class RunPlanner {
         List<String> notes = new ArrayList<>();
         DeviceSelection devices = machine.devices();
         if (devices.note() != null) notes.add(devices.note());
+        if (devices.devices().size() > 1 && !ModelSpec.builtIn(spec.model.architecture)) {
+            // In-process replicas are rebuilt by the trainer's own builder; a pretrained or user's model is not.
+            notes.add(spec.model.architecture + " trains on one device: using " + devices.devices().get(0) + " of "
+                    + devices.devices().size());
+            devices = new DeviceSelection(List.of(devices.devices().get(0)), devices.note());
+        }
         String precision = precision(t.precision, devices.gpu());
         if (devices.devices().size() > 1 && "fp16".equals(precision)) {
             notes.add("fp16 with several devices is not supported yet: training in fp32 across " + devices.devices().size() + " devices");

@@ -39,6 +39,25 @@ class RunPlannerTest {
         assertThat(plan.notes().stream().anyMatch(n -> n.startsWith("precision fp16 on CPU"))).isEqualTo(gpus == 0 && "fp16".equals(requested));
     }
 
+    @ParameterizedTest(name = "{0} with precision {1} on {2} GPU(s) -> {3} on {4} device(s)")
+    @CsvSource({
+            "torchscript, auto, 1, fp32, 1", "torchscript, fp16, 1, fp32, 1", "torchscript, auto, 4, fp32, 1",
+            "bert-classifier, auto, 1, fp32, 1", "bert-classifier, auto, 2, fp32, 1", "bert-classifier, fp32, 0, fp32, 1",
+            "cnn, auto, 2, fp32, 2"})
+    void modelsTheTrainerDoesNotBuildTrainInFp32OnOneDevice(String architecture, String precision, int gpus,
+                                                            String planned, int devices) {
+        TrainingJobManifest m = job("precision: " + precision);
+        m.spec.model.architecture = architecture;
+        RunPlan plan = RunPlanner.plan(m.spec, null, new RunPlanner.Machine(2, DeviceSelection.select(gpus, null, gpus),
+                () -> 80L << 30, () -> -1));
+        assertThat(plan.precision()).isEqualTo(planned);
+        assertThat(plan.devices().devices()).hasSize(devices);
+        assertThat(plan.notes().stream().anyMatch(n -> n.startsWith("fp16 is not yet supported for " + architecture)))
+                .isEqualTo(!"cnn".equals(architecture) && gpus > 0 && !"fp32".equals(precision));
+        assertThat(plan.notes().stream().anyMatch(n -> n.startsWith(architecture + " trains on one device")))
+                .isEqualTo(!"cnn".equals(architecture) && gpus > 1);
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
             "name: adamw                            | adamw | 0.9 | 0.999 | 1e-8 | 0.9 | false | 0.01",
