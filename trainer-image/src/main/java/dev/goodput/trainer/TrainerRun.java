@@ -147,8 +147,12 @@ public final class TrainerRun {
                         spec.cost == null ? null : spec.cost.pricePerHour, progress::isTargetReached, System::currentTimeMillis);
                 CheckpointedStates states = ComponentAssembler.checkpointedStates(c, plan, progress, attempts);
                 resume.restore(c, states, manager, progress, reporter, out);
-                out.printf(Locale.ROOT, "model %s: %,d parameters | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
-                        spec.model.architecture, c.parameterCount(), plan.precision(), steps.globalBatch(), steps.microBatch(),
+                long every = c.allParameterCount();
+                String trained = every == c.parameterCount() ? String.format(Locale.ROOT, "%,d parameters", every)
+                        : String.format(Locale.ROOT, "%,d of %,d parameters train (%.2f%%)", c.parameterCount(), every,
+                        100.0 * c.parameterCount() / every);
+                out.printf(Locale.ROOT, "model %s: %s | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
+                        spec.model.architecture, trained, plan.precision(), steps.globalBatch(), steps.microBatch(),
                         steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
                         server == null ? "no metrics port" : "metrics on :" + server.port());
                 if (devices.devices().size() > 1) {

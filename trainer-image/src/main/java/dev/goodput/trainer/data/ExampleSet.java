@@ -68,6 +68,13 @@ public record ExampleSet(byte[] pixels, float[] features, int[] labels, int chan
                 new Tokens(tokens.padId(), all, tokens.padBatchToLongest()));
     }
 
+    /** Tokens in the widest batch the run can meet: the longest example rounded up to 8, or the full length. */
+    public int widestBatch() {
+        if (tokens == null || !tokens.padBatchToLongest()) return width;
+        int longest = java.util.Arrays.stream(tokens.lengths()).max().orElse(width);
+        return Math.min(width, (longest + 7) / 8 * 8);
+    }
+
     public ExampleSet slice(int limit) {
         if (limit >= size()) return this;
         int len = exampleLength() * limit;

@@ -7,18 +7,22 @@ import dev.goodput.api.spec.ModelSpec;
  * model.json: what a reader needs besides the weights to rebuild and feed the network. {@code model} is the
  * TrainingJob's spec.model (the architecture and its sizes), so the trainer's own builder rebuilds it.
  *
- * @param format        {@code goodput-djl/1}
- * @param weights       the DJL parameters file (Block.saveParameters)
+ * @param format        {@code goodput-djl/1} (DJL parameters) or {@code goodput-safetensors/1} (a bert-classifier)
+ * @param weights       the weights file: DJL's (Block.saveParameters) or safetensors
  * @param input         the shape of one example (channels, height, width); for text, 1 x 1 x the sequence length
  * @param normalization per-channel (or per-feature) mean and standard deviation applied to inputs; null for text
  * @param text          for text models: the sequence length, the pad id and the tokenizer file beside this one
+ * @param base          for LoRA: the pretrained weights the adapters apply to, by path and SHA-256
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelCard(String format, String weights, ModelSpec model, int classes, long step, int[] input,
-                        Normalization normalization, Text text) {
-    public static final String FORMAT = "goodput-djl/1";
+                        Normalization normalization, Text text, Base base) {
+    public static final String DJL = "goodput-djl/1";
+    public static final String SAFETENSORS = "goodput-safetensors/1";
 
     public record Normalization(float[] mean, float[] std) {}
 
     public record Text(int maxLength, int padId, String tokenizer) {}
+
+    public record Base(String path, String sha256) {}
 }

@@ -4,17 +4,29 @@ import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.run.Components;
+import dev.goodput.trainer.model.bert.BertClassifier;
+import dev.goodput.trainer.model.bert.PretrainedWeights;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 
 /** Chooses the writer for a run's model: the format follows from where the network came from. */
 public final class ModelWriters {
     private ModelWriters() {}
 
-    public static ModelWriter forRun(ModelSpec spec, Components c, ExampleSet train, long step) {
+    public static ModelWriter forRun(ModelSpec spec, Components c, ExampleSet train, long step) throws IOException {
+        int[] input = {train.channels(), train.height(), train.width()};
+        if (c.block() instanceof BertClassifier bert) {
+            Path pretrained = Path.of(spec.pretrained);
+            ModelCard.Base base = bert.lora() == null ? null : new ModelCard.Base(pretrained.toAbsolutePath().toString(),
+                    ModelExport.sha256(pretrained.resolve(PretrainedWeights.FILE)));
+            ModelCard card = new ModelCard(ModelCard.SAFETENSORS, BertModelWriter.WEIGHTS, spec, train.classes(), step,
+                    input, null, new ModelCard.Text(train.width(), train.tokens().padId(), "tokenizer.json"), base);
+            return new BertModelWriter(bert, pretrained, card);
+        }
         Normalization norm = c.train().normalization();
-        ModelCard card = new ModelCard(ModelCard.FORMAT, DjlModelWriter.WEIGHTS, spec, train.classes(), step,
-                new int[] {train.channels(), train.height(), train.width()},
-                train.isText() ? null : new ModelCard.Normalization(norm.mean(), norm.std()), null);
+        ModelCard card = new ModelCard(ModelCard.DJL, DjlModelWriter.WEIGHTS, spec, train.classes(), step, input,
+                new ModelCard.Normalization(norm.mean(), norm.std()), null, null);
         return new DjlModelWriter(c.block(), card, Map.of());
     }
 }

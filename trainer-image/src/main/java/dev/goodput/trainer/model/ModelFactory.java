@@ -10,12 +10,38 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.pooling.Pool;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import dev.goodput.api.spec.ModelSpec;
+import dev.goodput.trainer.data.ExampleSet;
+import dev.goodput.trainer.model.bert.BertClassifier;
+import dev.goodput.trainer.model.bert.LoraSettings;
+import dev.goodput.trainer.model.bert.PretrainedWeights;
+import java.nio.file.Path;
 import java.util.List;
 
-/** Builds the network a ModelSpec names, sized by its width and layers. */
+/**
+ * Builds the network a ModelSpec names: the built-in image networks, sized by their width and layers, or a pretrained
+ * BERT-family classifier ({@code model/bert}); {@link #create} also initialises it, loads pretrained weights and
+ * freezes what {@code spec.model.trainable} leaves out.
+ */
 public final class ModelFactory {
     private ModelFactory() {}
+
+    /** The network ready to train: built, frozen as spec.model says, initialised for {@code train}'s examples, pretrained weights loaded. */
+    public static Block create(ModelSpec spec, ExampleSet train, NDManager manager) {
+        Block block = build(spec, train.classes());
+        // Before initialize, so frozen arrays are never made to require gradients.
+        if (spec.trainable != null) TrainableParameters.freezeAllBut(block, spec.trainable);
+        block.initialize(manager, DataType.FLOAT32, new Shape(1, train.channels(), train.height(), train.width()));
+        if (block instanceof BertClassifier bert) PretrainedWeights.load(bert, Path.of(spec.pretrained));
+        return block;
+    }
+
+    static LoraSettings lora(ModelSpec.LoraSpec lora) {
+        return lora == null ? null : new LoraSettings(lora.rankOrDefault(), lora.alphaOrDefault(), lora.dropoutOrDefault(),
+                lora.targetsOrDefault());
+    }
 
     public static Block build(ModelSpec spec, int classes) {
         return switch (spec.architecture) {
@@ -25,7 +51,10 @@ public final class ModelFactory {
             case "resnet20" -> ResNetBuilder.cifar(20, spec.width == null ? 16 : spec.width, classes);
             case "resnet18" -> ResNetBuilder.imagenet(18, spec.width == null ? 64 : spec.width, classes);
             case "resnet50" -> ResNetBuilder.imagenet(50, spec.width == null ? 64 : spec.width, classes);
-            default -> throw new IllegalArgumentException("spec.model.architecture: unknown model " + spec.architecture);
+            // Sized by the checkpoint's config.json; create() loads its weights.
+            case "bert-classifier" -> BertClassifier.build(Path.of(spec.pretrained), classes, lora(spec.lora));
+            default -> throw new IllegalArgumentException("spec.model.architecture: " + spec.architecture
+                    + " is not a network the trainer builds from sizes alone");
         };
     }
 

@@ -92,8 +92,10 @@ public final class BatchPlanner {
     TuningKey key() {
         ExampleSet train = data.train();
         String step = TuningKey.step(run.optimizer().name(), spec.training.gradientClipNorm != null, run.loaderWorkers(),
-                run.prefetch());
-        return TuningKey.of(run.model(), new Shape(train.channels(), train.height(), train.width()), run.precision(), step,
+                run.prefetch()) + (run.recompute() ? "-gc" : "");
+        // Text is probed at its widest batch (ProbeSteps), which is the shape that bounds its memory.
+        int width = train.isText() ? train.atWidestBatches().widestBatch() : train.width();
+        return TuningKey.of(run.model(), new Shape(train.channels(), train.height(), width), run.precision(), step,
                 run.devices().type(), run.budget().bytes(), run.batchMargin());
     }
 

@@ -20,6 +20,8 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.model.bert.BertClassifier;
+import dev.goodput.trainer.model.bert.RecomputedGradients;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.precision.HalfPrecisionModel;
 import dev.goodput.trainer.precision.LossScaler;
@@ -42,8 +44,7 @@ public final class ComponentAssembler {
     public static Components assemble(RunPlan run, TrainingPlan steps, DataSource.Splits data, NDManager manager, boolean replicas) {
         ExampleSet train = data.train();
         Shape one = new Shape(1, train.channels(), train.height(), train.width());
-        Block block = ModelFactory.build(run.model(), train.classes());
-        block.initialize(manager, DataType.FLOAT32, one);
+        Block block = ModelFactory.create(run.model(), train, manager);
         ParameterStore parameterStore = new ParameterStore(manager, false);
         Optimizer optimizer = run.optimizer().build(manager);
         LossScaler scaler = null;
@@ -52,7 +53,9 @@ public final class ComponentAssembler {
             scaler = new LossScaler(run.initialLossScale(), LossScaler.GROWTH_INTERVAL);
         }
         List<NDManager> others = new ArrayList<>();
-        GradientSource gradients = new GradientAccumulator(block, parameterStore);
+        // Gradient checkpointing recomputes the encoder's layers in backward: the same gradients for less memory.
+        GradientSource gradients = run.recompute() && block instanceof BertClassifier bert
+                ? new RecomputedGradients(bert, parameterStore) : new GradientAccumulator(block, parameterStore);
         int n = run.devices().devices().size();
         if (replicas && n > 1) {
             List<NDManager> all = new ArrayList<>(List.of(manager));

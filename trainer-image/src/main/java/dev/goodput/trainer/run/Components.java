@@ -19,11 +19,19 @@ public record Components(Block block, ParameterStore parameterStore, Optimizer o
                          TrainingStep step, BatchAssembler train, Evaluator evaluator, List<NDManager> replicaManagers)
         implements AutoCloseable {
 
+    /** Elements of the parameters that train. */
     public long parameterCount() {
         long n = 0;
         for (var p : block.getParameters()) {
             if (p.getValue().requiresGradient()) n += p.getValue().getArray().size();
         }
+        return n;
+    }
+
+    /** Elements of every parameter, frozen ones included. */
+    public long allParameterCount() {
+        long n = 0;
+        for (var p : block.getParameters()) n += p.getValue().getArray().size();
         return n;
     }
 

@@ -23,6 +23,7 @@ import java.util.List;
  * @param prefetch         batches the loader keeps ready
  * @param evalBatchCap     the evaluator's largest batch
  * @param metricName       the target's metric, which progress.metric and bestMetric both measure
+ * @param recompute        gradient checkpointing: recompute each encoder layer in backward instead of keeping it
  * @param notes            what the planner changed from what was asked, for the console
  */
 public record RunPlan(
@@ -45,6 +46,7 @@ public record RunPlan(
         int prefetch,
         int evalBatchCap,
         String metricName,
+        boolean recompute,
         List<String> notes) {
 
     public boolean fp16() {

@@ -8,6 +8,7 @@ import ai.djl.training.initializer.Initializer;
 import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.api.spec.TrainingSpec;
 import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.model.TrainableParameters;
 import java.util.Locale;
 
 /**
@@ -21,13 +22,14 @@ import java.util.Locale;
  * element: a ResNet-50 at width 1024 (6.5 billion parameters) is counted without allocating 26 GB.
  *
  * @param parameters  elements of every parameter
+ * @param trainable   elements of the parameters that train (frozen ones have no gradient and no optimizer state)
  * @param stateCopies optimizer state per parameter: 2 for AdamW, 1 for SGD with momentum, 0 for plain SGD
  */
-public record ModelFootprint(long parameters, int stateCopies) {
+public record ModelFootprint(long parameters, long trainable, int stateCopies) {
 
-    /** Weights, gradients and optimizer state, fp32. */
+    /** Weights, and for the trainable ones gradients and optimizer state, fp32. */
     public long bytes() {
-        return parameters * Float.BYTES * (2L + stateCopies);
+        return parameters * Float.BYTES + trainable * Float.BYTES * (1L + stateCopies);
     }
 
     public static ModelFootprint of(ModelSpec model, Shape example, int classes, TrainingSpec.OptimizerSpec optimizer) {
@@ -36,12 +38,17 @@ public record ModelFootprint(long parameters, int stateCopies) {
             counted[0] += shape.size();
             return manager.zeros(new Shape(1), dataType);
         };
+        long trainable = 0;
         try (NDManager manager = NDManager.newBaseManager()) {
             Block block = ModelFactory.build(model, classes);
+            if (model.trainable != null) TrainableParameters.freezeAllBut(block, model.trainable);
             block.setInitializer(counting, parameter -> true);
             block.initialize(manager, DataType.FLOAT32, new Shape(1).addAll(example));
+            for (var p : block.getParameters()) {
+                if (p.getValue().requiresGradient()) trainable += p.getValue().getShape().size();
+            }
         }
-        return new ModelFootprint(counted[0], stateCopies(optimizer));
+        return new ModelFootprint(counted[0], trainable, stateCopies(optimizer));
     }
 
     static int stateCopies(TrainingSpec.OptimizerSpec optimizer) {

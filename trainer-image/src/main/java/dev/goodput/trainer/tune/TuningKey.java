@@ -17,10 +17,23 @@ public record TuningKey(String model, Shape example, String precision, String st
 
     public static TuningKey of(ModelSpec m, Shape example, String precision, String step, String device, long budgetBytes,
                                double margin) {
+        if (!ModelSpec.builtIn(m.architecture)) {
+            // Weights from a file, adapters, frozen parameters: all of spec.model, hashed to stay a short key.
+            return new TuningKey(m.architecture + "-" + specHash(m), example, precision, step, device, budgetBytes, margin);
+        }
         StringBuilder model = new StringBuilder(m.architecture);
         if (m.width != null) model.append("-w").append(m.width);
         if (m.hiddenLayers != null) model.append("-h").append(String.join("x", m.hiddenLayers.stream().map(String::valueOf).toList()));
         return new TuningKey(model.toString(), example, precision, step, device, budgetBytes, margin);
+    }
+
+    static String specHash(ModelSpec m) {
+        try {
+            byte[] json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(m);
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(json), 0, 6);
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The step's part of the key: {@code adamw-l1x4} (one loader worker, 4 batches ahead), {@code sgd-clip-l2x8}. */

@@ -43,7 +43,7 @@ class ModelExportTest {
         assertThat(out.bytes).isEqualTo(Files.size(folder.resolve("model.params")) + Files.size(folder.resolve("model.json")));
 
         ModelCard card = new ObjectMapper().readValue(folder.resolve("model.json").toFile(), ModelCard.class);
-        assertThat(card.format()).isEqualTo("goodput-djl/1");
+        assertThat(card.format()).isEqualTo(ModelCard.DJL);
         assertThat(card.model().architecture).isEqualTo("cnn");
         assertThat(card.input()).containsExactly(1, 28, 28);
         assertThat(card.normalization().mean()).hasSize(1);

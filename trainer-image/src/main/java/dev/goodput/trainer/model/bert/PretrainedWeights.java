@@ -22,10 +22,12 @@ import java.util.function.Predicate;
  * name, into the parameters' existing arrays (so gradient handles and optimizer state keyed by them stay valid).
  * Every pretrained parameter must be in the file with its shape; the file may hold only those, plus what this
  * classifier deliberately has no use for: BERT's pooler (it pools by mean instead), a pretraining head ({@code cls.})
- * and the {@code position_ids} buffer. A {@code bert.} prefix, as task models save the encoder, is dropped.
+ * and the {@code position_ids} buffer; a head ({@code classifier.}) is loaded when it fits, as in a folder the trainer
+ * exported. A {@code bert.} prefix, as task models save the encoder, is dropped.
  */
 public final class PretrainedWeights {
     public static final String FILE = "model.safetensors";
+    private static final String HEAD = "classifier.";
     private static final List<String> UNUSED = List.of("pooler.", "cls.", "embeddings.position_ids");
 
     private PretrainedWeights() {}
@@ -43,9 +45,11 @@ public final class PretrainedWeights {
             }
             List<Pair<String, Parameter>> pretrained = new ArrayList<>();
             for (Pair<String, Parameter> p : block.getParameters()) {
-                if (!BertClassifier.isNew(p.getKey())) pretrained.add(p);
+                if (!BertClassifier.isNew(p.getKey()) || fittingHead(p, tensors)) pretrained.add(p);
             }
-            copy(pretrained, tensors, name -> UNUSED.stream().anyMatch(name::startsWith), file.toString());
+            // A head in the file that does not fit (another number of classes) is left for the new one.
+            copy(pretrained, tensors, name -> UNUSED.stream().anyMatch(name::startsWith) || name.startsWith(HEAD),
+                    file.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read pretrained weights " + file, e);
         }
@@ -93,6 +97,15 @@ public final class PretrainedWeights {
             NDArray converted = given.getDataType() == live.getDataType() ? given : given.toType(live.getDataType(), true);
             live.set(converted.toByteBuffer());
         }
+    }
+
+    /**
+     * A head in the file of the same shape, as a folder this trainer exported holds (BertModelWriter): loaded, so a
+     * further fine-tune continues from the trained classifier rather than a new one.
+     */
+    private static boolean fittingHead(Pair<String, Parameter> p, Map<String, NDArray> tensors) {
+        NDArray saved = tensors.get(p.getKey());
+        return p.getKey().startsWith(HEAD) && saved != null && saved.getShape().equals(p.getValue().getArray().getShape());
     }
 
     private static NDManager managerOf(Block block) {
