@@ -62,9 +62,13 @@ def main():
     model = FashionCnn()
     model.train()  # see above: export in train mode
     scripted = torch.jit.script(model)
-    # The output the trainer checks when it loads the module: (N, classes) logits.
-    logits = scripted(torch.randn(4, 1, 28, 28))
+    # The output the trainer checks when it loads the module: (N, classes) logits. Checked in eval mode, because a
+    # forward in train mode would move BatchNorm's running statistics, which are saved with the module.
+    scripted.eval()
+    with torch.no_grad():
+        logits = scripted(torch.randn(4, 1, 28, 28))
     assert logits.shape == (4, 10), logits.shape
+    scripted.train()
     scripted.save(out)
     print(f"wrote {out} (torch {torch.__version__}); parameters:")
     for name, p in scripted.named_parameters():
