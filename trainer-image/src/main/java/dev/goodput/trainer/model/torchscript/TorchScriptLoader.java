@@ -69,8 +69,12 @@ public final class TorchScriptLoader {
             throw new UncheckedIOException(e);
         }
         JniUtils.enableTrainingMode(block);
+        ModuleBuffers buffers = new ModuleBuffers(block, manager, injected.names());
+        // A forward may change buffers even in eval mode (a module counting its calls); the check must leave none.
+        var saved = buffers.read();
         checkForward(block, manager, file, example, classes);
-        return new TorchScriptModel(block, new ModuleBuffers(block, manager, injected.names()), file);
+        buffers.write(saved);
+        return new TorchScriptModel(block, buffers, file);
     }
 
     private static void checkForward(PtSymbolBlock block, NDManager manager, Path file, Shape example, int classes) {

@@ -4,9 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -48,6 +53,33 @@ class TorchScriptLoaderTest {
         assertThat(m.buffers().names()).containsExactly(UserModels.BUFFERS);
         assertThat(m.buffers().read()).containsOnlyKeys(UserModels.BUFFERS);
         assertThat(System.getProperty(TorchScriptLoader.GRAPH_OPTIMIZER_PROPERTY)).isEqualTo("false");
+    }
+
+    @Test
+    void trainsInTrainModeAndEvaluatesInEvalMode() {
+        TorchScriptModel m = TorchScriptLoader.load(UserModels.FASHION_CNN, manager, ONE, 10);
+        ParameterStore ps = new ParameterStore(manager, false);
+        NDArray x = manager.randomNormal(new Shape(8, 1, 28, 28));
+        // Dropout is on in training: two seeds, two outputs (libtorch loads modules in eval mode, where they agree).
+        JniUtils.setSeed(1);
+        float[] train1 = forward(m, ps, x, true);
+        JniUtils.setSeed(2);
+        float[] train2 = forward(m, ps, x, true);
+        assertThat(train1).isNotEqualTo(train2);
+        float[] eval1 = forward(m, ps, x, false);
+        assertThat(forward(m, ps, x, false)).isEqualTo(eval1);
+        // Back to training after the evaluation: the same seed gives the same dropout mask again, and a different
+        // output from eval mode.
+        JniUtils.setSeed(1);
+        float[] train3 = forward(m, ps, x, true);
+        assertThat(train3).isEqualTo(train1).isNotEqualTo(eval1);
+        assertThat(m.buffers().read()).isNotNull();
+    }
+
+    private static float[] forward(TorchScriptModel m, ParameterStore ps, NDArray x, boolean training) {
+        try (NDScope scope = new NDScope()) {
+            return m.block().forward(ps, new NDList(x), training).singletonOrThrow().toFloatArray();
+        }
     }
 
     @Test
