@@ -11,9 +11,11 @@ What a module must be for the trainer to train it:
 * forward(inputs) -> logits. inputs is float32 of shape (N, C, H, W), normalised per channel with the training
   split's mean and standard deviation; logits is (N, classes) for softmax cross-entropy. Nothing else goes in or
   out: no labels, no loss, no tuple.
-* Put in train mode (model.train()) before torch.jit.script or torch.jit.trace. A traced module keeps the branches it
-  took while tracing, so a module traced in eval mode would train with BatchNorm and dropout as in inference. The
-  trainer switches it to train mode again when it loads it and to eval mode for evaluation.
+* Put in train mode (model.train()) before torch.jit.script, and prefer torch.jit.script to torch.jit.trace. The
+  trainer switches a module to train mode when it loads it and to eval mode for evaluation, which a scripted module
+  follows. A traced module keeps the branches it took while tracing, whatever mode it is switched to: traced in eval
+  mode, it trains with BatchNorm and dropout as in inference; traced in train mode, it also evaluates with batch
+  statistics and dropout (and moves the running statistics while it evaluates).
 * Parameters (nn.Parameter, the weights of nn layers) are what the trainer's optimizer updates; buffers
   (BatchNorm's running statistics) are checkpointed and restored with them and written into the exported model.
 * To train only some parameters, give spec.model a `trainable` regular expression: parameters whose dotted names
