@@ -20,6 +20,7 @@ import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.LrSchedule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -39,16 +40,23 @@ final class UserModelRun {
     private final TrainingStep step;
     private final NDManager manager;
 
-    /** @param beforeTraining runs on the model before the gradient accumulator is built (to freeze parameters) */
-    UserModelRun(NDManager manager, Consumer<TorchScriptModel> beforeTraining) {
+    /**
+     * @param file           the TorchScript model
+     * @param beforeTraining runs on the model before the gradient accumulator is built (to freeze parameters)
+     */
+    UserModelRun(NDManager manager, Path file, Consumer<TorchScriptModel> beforeTraining) {
         data();
         this.manager = manager;
-        model = TorchScriptLoader.load(UserModels.FASHION_CNN, manager, new Shape(1, 1, 28, 28), 10);
+        model = TorchScriptLoader.load(file, manager, new Shape(1, 1, 28, 28), 10);
         beforeTraining.accept(model);
         parameterStore = new ParameterStore(manager, false);
         optimizer = new AdamW(manager, 0.9, 0.999, 1e-8, 0.01);
         step = new TrainingStep(manager, new GradientAccumulator(model.block(), parameterStore), optimizer, null, null, 1,
                 new LrSchedule("constant", 1e-3, 0, 100, 1), SEED);
+    }
+
+    UserModelRun(NDManager manager, Consumer<TorchScriptModel> beforeTraining) {
+        this(manager, UserModels.FASHION_CNN, beforeTraining);
     }
 
     UserModelRun(NDManager manager) {
