@@ -2,6 +2,7 @@ package dev.goodput.trainer.model.torchscript;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -20,6 +21,7 @@ import java.util.Map;
  */
 public final class ModuleBuffers {
     private static final ModuleBuffers NONE = new ModuleBuffers(null, null, List.of());
+    private static final NDIndex ALL = new NDIndex("...");
     private final PtSymbolBlock block;
     private final NDManager manager;
     private final List<String> names;
@@ -75,7 +77,10 @@ public final class ModuleBuffers {
                     throw new IllegalStateException("checkpoint buffer " + names.get(i) + " is " + saved.getDataType()
                             + saved.getShape() + ", model has " + live[i].getDataType() + live[i].getShape());
                 }
-                live[i].set(saved.toByteBuffer());
+                // A copy into the buffer's own storage. NDArray.set(Buffer) would not do: DJL points the tensor at a
+                // direct buffer that only the handle keeps alive, and these handles are closed below, so the
+                // module would be left reading freed memory.
+                live[i].set(ALL, saved);
             }
         }
     }

@@ -68,6 +68,7 @@ class ModuleBuffersTest {
             });
         }
         model.buffers().write(changed);
+        releaseFreedMemory();
         // Read afresh from the module. (Its eval logits would not show it: a module traced in train mode runs
         // BatchNorm with batch statistics in either mode. TorchScriptCheckpointTest shows it on a scripted one.)
         assertThat(model.buffers().read().values()).containsExactlyElementsOf(changed.values());
@@ -85,5 +86,24 @@ class ModuleBuffersTest {
         missing.remove("calls");
         assertThatThrownBy(() -> model.buffers().write(missing)).isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("do not match");
+    }
+
+    /**
+     * Collects garbage and reuses memory, so that a buffer left pointing at memory that is no longer its own (as
+     * DJL's NDArray.set(Buffer) leaves a tensor whose handle is closed) reads as garbage.
+     */
+    private void releaseFreedMemory() {
+        for (int r = 0; r < 3; r++) {
+            System.gc();
+            java.util.List<java.nio.ByteBuffer> junk = new java.util.ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(4096);
+                while (b.hasRemaining()) b.put((byte) 0x7F);
+                junk.add(b);
+            }
+            try (NDManager s = manager.newSubManager()) {
+                for (int i = 0; i < 100; i++) s.full(new ai.djl.ndarray.types.Shape(64), 3.5f).add(1);
+            }
+        }
     }
 }
