@@ -163,7 +163,7 @@ public final class TrainerRun {
                         new MetricsListener(metrics, manager.getDevice()), report));
                 all.addAll(listeners);
                 ProgressListener observers = new ProgressListeners(all);
-                TrainingLoop loop = new TrainingLoop(new TrainingLoop.Parts(manager, c.block(), c.parameterStore(), c.step(),
+                TrainingLoop loop = new TrainingLoop(new TrainingLoop.Parts(manager, c.block(), c.arrays(), c.parameterStore(), c.step(),
                         c.optimizer(), c.scaler(), c.train(), c.evaluator()), steps,
                         new StoppingRule(spec.target), checkpoints, preemption, progress, states, observers);
                 outcome = loop.run();

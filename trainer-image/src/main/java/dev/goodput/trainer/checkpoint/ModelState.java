@@ -24,6 +24,16 @@ public final class ModelState {
 
     private ModelState() {}
 
+    /** Phase one of a save: copy the model's arrays to host memory, on the training thread, between steps. */
+    public static Snapshot snapshot(ModelArrays model, Optimizer optimizer, TrainingState state) {
+        return snapshot(model.parameters(), model.buffers(), optimizer, state);
+    }
+
+    /** Writes a snapshot's arrays into the live model and optimizer; names must match exactly. */
+    public static void restore(Snapshot s, ModelArrays model, Optimizer optimizer, NDManager manager) {
+        restore(s, model.parameters(), model.buffers(), optimizer, manager);
+    }
+
     /** Phase one of a save: copy every array to host memory, on the training thread, between steps. */
     public static Snapshot snapshot(PairList<String, Parameter> parameters, Optimizer optimizer, TrainingState state) {
         return snapshot(parameters, ModuleBuffers.none(), optimizer, state);

@@ -7,7 +7,8 @@ import dev.goodput.api.spec.ModelSpec;
  * model.json: what a reader needs besides the weights to rebuild and feed the network. {@code model} is the
  * TrainingJob's spec.model (the architecture and its sizes), so the trainer's own builder rebuilds it.
  *
- * @param format        {@code goodput-djl/1} (DJL parameters) or {@code goodput-safetensors/1} (a bert-classifier)
+ * @param format        {@code goodput-djl/1} (DJL parameters), {@code goodput-safetensors/1} (a bert-classifier) or
+ *                      {@code goodput-torchscript/1} (a user's module)
  * @param weights       the weights file: DJL's (Block.saveParameters) or safetensors
  * @param input         the shape of one example (channels, height, width); for text, 1 x 1 x the sequence length
  * @param normalization per-channel (or per-feature) mean and standard deviation applied to inputs; null for text
@@ -19,6 +20,7 @@ public record ModelCard(String format, String weights, ModelSpec model, int clas
                         Normalization normalization, Text text, Base base) {
     public static final String DJL = "goodput-djl/1";
     public static final String SAFETENSORS = "goodput-safetensors/1";
+    public static final String TORCHSCRIPT = "goodput-torchscript/1";
 
     public record Normalization(float[] mean, float[] std) {}
 

@@ -4,6 +4,7 @@ import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.run.Components;
+import ai.djl.pytorch.engine.PtSymbolBlock;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
 import java.io.IOException;
@@ -25,8 +26,13 @@ public final class ModelWriters {
             return new BertModelWriter(bert, pretrained, card);
         }
         Normalization norm = c.train().normalization();
+        ModelCard.Normalization normalization = new ModelCard.Normalization(norm.mean(), norm.std());
+        if (c.block() instanceof PtSymbolBlock module) {
+            return new TorchScriptModelWriter(module, new ModelCard(ModelCard.TORCHSCRIPT, TorchScriptModelWriter.WEIGHTS,
+                    spec, train.classes(), step, input, normalization, null, null));
+        }
         ModelCard card = new ModelCard(ModelCard.DJL, DjlModelWriter.WEIGHTS, spec, train.classes(), step, input,
-                new ModelCard.Normalization(norm.mean(), norm.std()), null, null);
+                normalization, null, null);
         return new DjlModelWriter(c.block(), card, Map.of());
     }
 }

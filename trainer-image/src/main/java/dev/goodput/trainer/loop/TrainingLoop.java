@@ -9,6 +9,7 @@ import ai.djl.util.PairList;
 import dev.goodput.trainer.checkpoint.CheckpointCoordinator;
 import dev.goodput.trainer.checkpoint.CheckpointedStates;
 import dev.goodput.trainer.checkpoint.ModelState;
+import dev.goodput.trainer.checkpoint.ModelArrays;
 import dev.goodput.trainer.checkpoint.Snapshot;
 import dev.goodput.trainer.checkpoint.TrainingState;
 import dev.goodput.trainer.config.TrainingPlan;
@@ -26,7 +27,7 @@ public final class TrainingLoop {
     private final NDManager manager;
     private final Block block;
     private final ParameterStore parameterStore;
-    private final PairList<String, Parameter> parameters;
+    private final ModelArrays arrays;
     private final TrainingStep trainingStep;
     private final Optimizer optimizer;
     private final TrainingPlan plan;
@@ -46,7 +47,7 @@ public final class TrainingLoop {
     public record Outcome(Reason reason, Evaluator.Result finalEvaluation, double dataWaitShare, boolean checkpointed) {}
 
     /** The model and what trains it, as the assembler built them; the loop only sequences them. */
-    public record Parts(NDManager manager, Block block, ParameterStore parameterStore, TrainingStep step, Optimizer optimizer,
+    public record Parts(NDManager manager, Block block, ModelArrays arrays, ParameterStore parameterStore, TrainingStep step, Optimizer optimizer,
                         LossScaler scaler, BatchAssembler train, Evaluator evaluator) {}
 
     /**
@@ -58,7 +59,7 @@ public final class TrainingLoop {
         this.manager = parts.manager();
         this.block = parts.block();
         this.parameterStore = parts.parameterStore();
-        this.parameters = block.getParameters();
+        this.arrays = parts.arrays();
         this.trainingStep = parts.step();
         this.optimizer = parts.optimizer();
         this.scaler = parts.scaler();
@@ -158,7 +159,7 @@ public final class TrainingLoop {
     private Snapshot snapshot() {
         TrainingState state = new TrainingState(TrainingState.VERSION, progress.step(), plan.seed(), progress.tunedBatch(),
                 states.collect());
-        return ModelState.snapshot(parameters, optimizer, state);
+        return ModelState.snapshot(arrays, optimizer, state);
     }
 
     private Outcome finish(Reason reason) {

@@ -17,25 +17,42 @@ import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.LoraSettings;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
+import dev.goodput.trainer.model.torchscript.ModuleBuffers;
+import dev.goodput.trainer.model.torchscript.TorchScriptLoader;
+import dev.goodput.trainer.model.torchscript.TorchScriptModel;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Builds the network a ModelSpec names: the built-in image networks, sized by their width and layers, or a pretrained
  * BERT-family classifier ({@code model/bert}); {@link #create} also initialises it, loads pretrained weights and
- * freezes what {@code spec.model.trainable} leaves out.
+ * freezes what {@code spec.model.trainable} leaves out, or loads a user's TorchScript module ({@code model/torchscript}).
  */
 public final class ModelFactory {
     private ModelFactory() {}
 
-    /** The network ready to train: built, frozen as spec.model says, initialised for {@code train}'s examples, pretrained weights loaded. */
-    public static Block create(ModelSpec spec, ExampleSet train, NDManager manager) {
+    /**
+     * The network ready to train: loaded (a user's TorchScript module) or built, frozen as spec.model says,
+     * initialised for {@code train}'s examples, pretrained weights loaded.
+     */
+    public static LoadedModel create(ModelSpec spec, ExampleSet train, NDManager manager) {
+        Shape one = new Shape(1, train.channels(), train.height(), train.width());
+        if ("torchscript".equals(spec.architecture)) {
+            Path file = Path.of(spec.torchscript);
+            TorchScriptModel m = TorchScriptLoader.load(file, manager, one, train.classes());
+            if (spec.trainable != null) TrainableParameters.freezeAllBut(m.block(), spec.trainable);
+            return new LoadedModel(m.block(), m.buffers(), file);
+        }
         Block block = build(spec, train.classes());
         // Before initialize, so frozen arrays are never made to require gradients.
         if (spec.trainable != null) TrainableParameters.freezeAllBut(block, spec.trainable);
-        block.initialize(manager, DataType.FLOAT32, new Shape(1, train.channels(), train.height(), train.width()));
-        if (block instanceof BertClassifier bert) PretrainedWeights.load(bert, Path.of(spec.pretrained));
-        return block;
+        block.initialize(manager, DataType.FLOAT32, one);
+        if (block instanceof BertClassifier bert) {
+            Path folder = Path.of(spec.pretrained);
+            PretrainedWeights.load(bert, folder);
+            return new LoadedModel(block, ModuleBuffers.none(), folder.resolve(PretrainedWeights.FILE));
+        }
+        return new LoadedModel(block, ModuleBuffers.none(), null);
     }
 
     static LoraSettings lora(ModelSpec.LoraSpec lora) {

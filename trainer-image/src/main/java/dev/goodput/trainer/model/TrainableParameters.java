@@ -15,8 +15,14 @@ import java.util.regex.PatternSyntaxException;
 public final class TrainableParameters {
     private TrainableParameters() {}
 
-    /** Freezes every parameter {@code regex} does not find; refuses an expression that is invalid or finds none. */
-    public static void freezeAllBut(Block block, String regex) {
+    /**
+     * Freezes every parameter {@code regex} does not find (anywhere in the name, as grep does; anchor it with ^ and $
+     * for whole names); refuses an expression that is invalid or finds none. Call it before the gradient source is
+     * built, which takes the parameters that require gradients when it is constructed.
+     *
+     * @return the names left trainable, in the block's order
+     */
+    public static List<String> freezeAllBut(Block block, String regex) {
         Pattern pattern;
         try {
             pattern = Pattern.compile(regex);
@@ -26,12 +32,15 @@ public final class TrainableParameters {
         List<Pair<String, Parameter>> all = block.getParameters().stream().toList();
         List<String> kept = all.stream().map(Pair::getKey).filter(n -> pattern.matcher(n).find()).toList();
         if (kept.isEmpty()) {
-            List<String> some = all.stream().map(Pair::getKey).limit(8).toList();
+            List<String> names = all.stream().map(Pair::getKey).toList();
+            String shown = names.size() <= 40 ? String.join(", ", names)
+                    : String.join(", ", names.subList(0, 40)) + ", ... (" + names.size() + " in all)";
             throw new IllegalArgumentException("spec.model.trainable: '" + regex + "' matches none of the model's "
-                    + all.size() + " parameters, so nothing would train; their names look like " + some);
+                    + all.size() + " parameters, so nothing would train; its parameters are " + shown);
         }
         for (Pair<String, Parameter> p : all) {
             if (!pattern.matcher(p.getKey()).find()) p.getValue().freeze(true);
         }
+        return kept;
     }
 }

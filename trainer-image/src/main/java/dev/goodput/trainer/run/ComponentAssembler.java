@@ -20,6 +20,9 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.model.LoadedModel;
+import dev.goodput.trainer.checkpoint.ModelArrays;
+import dev.goodput.trainer.checkpoint.BaseWeights;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.RecomputedGradients;
 import dev.goodput.trainer.optim.Optimizer;
@@ -44,7 +47,8 @@ public final class ComponentAssembler {
     public static Components assemble(RunPlan run, TrainingPlan steps, DataSource.Splits data, NDManager manager, boolean replicas) {
         ExampleSet train = data.train();
         Shape one = new Shape(1, train.channels(), train.height(), train.width());
-        Block block = ModelFactory.create(run.model(), train, manager);
+        LoadedModel model = ModelFactory.create(run.model(), train, manager);
+        Block block = model.block();
         ParameterStore parameterStore = new ParameterStore(manager, false);
         Optimizer optimizer = run.optimizer().build(manager);
         LossScaler scaler = null;
@@ -75,7 +79,7 @@ public final class ComponentAssembler {
                 Math.min(run.evalBatchCap(), steps.microBatch()), run.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
         TrainingStep step = new TrainingStep(manager, gradients, optimizer, scaler, steps.clipNorm(), steps.accumulation(),
                 steps.schedule(), steps.seed());
-        return new Components(block, parameterStore, optimizer, scaler, step,
+        return new Components(block, ModelArrays.of(block, model.buffers(), model.weightsFile()), parameterStore, optimizer, scaler, step,
                 new BatchAssembler(train, norm, run.data().augment, steps.seed()), evaluator, List.copyOf(others));
     }
 
@@ -89,6 +93,7 @@ public final class ComponentAssembler {
         progress.checkpointed().forEach(states::register);
         states.register(new OptimizerSteps(c.optimizer(), run.optimizer().name()));
         if (c.scaler() != null) states.register(c.scaler());
+        if (c.arrays().base() != null) states.register(new BaseWeights(c.arrays().base()));
         states.register(attempts);
         return states;
     }

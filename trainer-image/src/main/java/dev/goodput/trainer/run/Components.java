@@ -2,6 +2,7 @@ package dev.goodput.trainer.run;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
+import dev.goodput.trainer.checkpoint.ModelArrays;
 import ai.djl.training.ParameterStore;
 import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.loop.Evaluator;
@@ -15,7 +16,7 @@ import java.util.List;
  * loss scaler (null in fp32), the step, the training batches and the evaluator. Closing it frees the other devices'
  * replicas; the model lives on the manager it was assembled on.
  */
-public record Components(Block block, ParameterStore parameterStore, Optimizer optimizer, LossScaler scaler,
+public record Components(Block block, ModelArrays arrays, ParameterStore parameterStore, Optimizer optimizer, LossScaler scaler,
                          TrainingStep step, BatchAssembler train, Evaluator evaluator, List<NDManager> replicaManagers)
         implements AutoCloseable {
 

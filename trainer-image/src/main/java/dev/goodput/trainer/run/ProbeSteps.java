@@ -44,7 +44,7 @@ public final class ProbeSteps implements MemoryProbe.Steps {
             c.step().run(0, pipeline, c.train().examples());
             // A periodic checkpoint copies every array to the host and holds the copy while training goes on and the
             // save runs in the background: the later steps and the evaluation run beside it, as in the loop.
-            Snapshot held = ModelState.snapshot(c.block().getParameters(), c.optimizer(),
+            Snapshot held = ModelState.snapshot(c.arrays(), c.optimizer(),
                     new TrainingState(TrainingState.VERSION, 0, run.seed(), null, Map.of()));
             for (int i = 1; i < count; i++) c.step().run(i, pipeline, c.train().examples());
             c.evaluator().evaluateOneBatch(manager, c.block(), c.parameterStore());

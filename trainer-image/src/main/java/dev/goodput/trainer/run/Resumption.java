@@ -43,7 +43,7 @@ public final class Resumption {
         CheckpointStore.Loaded l = loaded.get();
         for (String s : l.skipped()) out.println("checkpoint skipped: " + s);
         if (l.latestOverridden() != null) out.println("checkpoint: " + l.latestOverridden());
-        ModelState.restore(l.snapshot(), c.block().getParameters(), c.optimizer(), manager);
+        ModelState.restore(l.snapshot(), c.arrays(), c.optimizer(), manager);
         for (String key : states.restore(l.snapshot().state().components())) {
             out.println("checkpoint: state " + key + " not restored: no component of this run has it (was spec.training changed?)");
         }

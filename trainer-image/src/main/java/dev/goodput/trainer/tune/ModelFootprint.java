@@ -9,6 +9,8 @@ import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.api.spec.TrainingSpec;
 import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.model.TrainableParameters;
+import dev.goodput.trainer.model.torchscript.TorchScriptLoader;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -40,6 +42,17 @@ public record ModelFootprint(long parameters, long trainable, int stateCopies) {
         };
         long trainable = 0;
         try (NDManager manager = NDManager.newBaseManager()) {
+            if ("torchscript".equals(model.architecture)) {
+                // A user's module has its sizes in its file: loaded (which checks its outputs), then counted.
+                Block module = TorchScriptLoader.load(Path.of(model.torchscript), manager, new Shape(1).addAll(example),
+                        classes).block();
+                if (model.trainable != null) TrainableParameters.freezeAllBut(module, model.trainable);
+                for (var p : module.getParameters()) {
+                    counted[0] += p.getValue().getArray().size();
+                    if (p.getValue().requiresGradient()) trainable += p.getValue().getArray().size();
+                }
+                return new ModelFootprint(counted[0], trainable, stateCopies(optimizer));
+            }
             Block block = ModelFactory.build(model, classes);
             if (model.trainable != null) TrainableParameters.freezeAllBut(block, model.trainable);
             block.setInitializer(counting, parameter -> true);
