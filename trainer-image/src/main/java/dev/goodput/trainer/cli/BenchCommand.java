@@ -20,6 +20,10 @@ import dev.goodput.trainer.data.BatchPipeline;
 import dev.goodput.trainer.data.DataPosition;
 import dev.goodput.trainer.data.MicroBatches;
 import dev.goodput.trainer.loop.GradientAccumulator;
+import dev.goodput.trainer.loop.GradientSource;
+import dev.goodput.trainer.metrics.ProcessMemory;
+import dev.goodput.trainer.model.bert.BertClassifier;
+import dev.goodput.trainer.model.bert.RecomputedGradients;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.optim.LrSchedule;
 import dev.goodput.trainer.model.ModelFactory;
@@ -39,8 +43,24 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", description = "Times steady-state training steps of a model on Fashion-MNIST; prints one JSON line.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "mlp (784-256-128-10), cnn (width 32) or resnet20 (width 16)", defaultValue = "mlp")
+    @Option(names = "--model", description = "mlp (784-256-128-10), cnn (width 32), resnet20 (width 16) on Fashion-MNIST,"
+            + " or bert-classifier (--pretrained on --text-data)", defaultValue = "mlp")
     String model;
+
+    @Option(names = "--pretrained", description = "bert-classifier: the pretrained model's folder", defaultValue = "goodput-data/all-minilm-l6-v2")
+    String pretrained;
+
+    @Option(names = "--text-data", description = "bert-classifier: a textcsv folder (train.csv, test.csv)", defaultValue = "goodput-data/rotten-tomatoes")
+    String textData;
+
+    @Option(names = "--seq", description = "bert-classifier: tokens per example, every batch padded to it", defaultValue = "128")
+    int seq;
+
+    @Option(names = "--lora", description = "bert-classifier: LoRA rank on query and value (alpha 16, dropout 0.1); 0 = full fine-tune", defaultValue = "0")
+    int lora;
+
+    @Option(names = "--checkpointing", description = "bert-classifier: gradient checkpointing (recompute each layer in backward)")
+    boolean checkpointing;
 
     @Option(names = "--batch", description = "Batch size", defaultValue = "128")
     int batch;
@@ -77,18 +97,30 @@ final class BenchCommand implements Callable<Integer> {
         }
         ModelSpec spec = new ModelSpec();
         spec.architecture = model;
+        DataSpec dataSpec = new DataSpec();
+        dataSpec.path = data;
         switch (model) {
             case "mlp" -> spec.hiddenLayers = List.of(256, 128);
             case "cnn" -> spec.width = 32;
             case "resnet20" -> spec.width = 16;
+            case "bert-classifier" -> {
+                spec.pretrained = pretrained;
+                if (lora > 0) {
+                    spec.lora = new ModelSpec.LoraSpec();
+                    spec.lora.rank = lora;
+                }
+                dataSpec.format = "textcsv";
+                dataSpec.path = textData;
+                dataSpec.text = new DataSpec.TextSpec();
+                dataSpec.text.maxLength = seq;
+                dataSpec.text.padding = "max"; // every batch the same shape, as the PyTorch peer pads them
+            }
             default -> {
-                System.err.println("bench: --model must be mlp, cnn or resnet20, got " + model);
+                System.err.println("bench: --model must be mlp, cnn, resnet20 or bert-classifier, got " + model);
                 return ExitCodes.CONFIG_ERROR;
             }
         }
-        DataSpec dataSpec = new DataSpec();
-        dataSpec.path = data;
-        ExampleSet train = DataSource.load(dataSpec).train();
+        ExampleSet train = DataSource.load(dataSpec, spec.pretrained).train();
         Normalization norm = Normalization.of(train);
         BatchAssembler assembler = new BatchAssembler(train, norm, null, seed);
         int[] order = EpochOrder.permutation(seed, 0, train.size());
@@ -106,8 +138,7 @@ final class BenchCommand implements Callable<Integer> {
         long parameters = 0;
         int tensors = 0;
         try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName())) {
-            Block block = ModelFactory.build(spec, train.classes());
-            block.initialize(manager, DataType.FLOAT32, new Shape(1, train.channels(), train.height(), train.width()));
+            Block block = ModelFactory.create(spec, train, manager).block();
             for (var p : block.getParameters()) {
                 if (p.getValue().requiresGradient()) {
                     parameters += p.getValue().getArray().size();
@@ -115,7 +146,10 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
             // The trainer's own step, as the training loop runs it (fp32, no accumulation, no clipping, constant lr).
-            TrainingStep trainingStep = new TrainingStep(manager, new GradientAccumulator(block, new ParameterStore(manager, false)),
+            ParameterStore ps = new ParameterStore(manager, false);
+            GradientSource gradients = checkpointing && block instanceof BertClassifier bert ? new RecomputedGradients(bert, ps)
+                    : new GradientAccumulator(block, ps);
+            TrainingStep trainingStep = new TrainingStep(manager, gradients,
                     new AdamW(manager, 0.9, 0.999, 1e-8, 0.01), null, null, 1, new LrSchedule("constant", 1e-3, 0, 0, 1), seed);
             int[] next = {0};
             MicroBatches source = () -> {
@@ -143,9 +177,10 @@ final class BenchCommand implements Callable<Integer> {
         double seconds = timedNanos / 1e9;
         System.out.printf(Locale.ROOT,
                 "{\"impl\":\"trainer\",\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"steps\":%d,\"seconds\":%.4f,"
-                        + "\"samples_per_second\":%.1f,\"ms_per_step\":%.3f,\"parameters\":%d,\"parameter_tensors\":%d}%n",
+                        + "\"samples_per_second\":%.2f,\"ms_per_step\":%.3f,\"parameters\":%d,\"parameter_tensors\":%d,"
+                        + "\"peak_rss_mib\":%d}%n",
                 model, batch, threads, steps, seconds, (double) steps * batch / seconds, seconds * 1000 / steps,
-                parameters, tensors);
+                parameters, tensors, ProcessMemory.peakResidentBytes() >> 20);
         return ExitCodes.FINISHED;
     }
 }
