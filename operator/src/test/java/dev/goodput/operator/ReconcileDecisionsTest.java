@@ -142,6 +142,23 @@ class ReconcileDecisionsTest {
     }
 
     @Test
+    void theTrainedModelTheTrainerReportsBecomesStatusModel() {
+        var aggregator = new StatusAggregator(Clock.systemUTC());
+        TrainingJobStatus s = new TrainingJobStatus();
+        AttemptObservation done = running("Succeeded", 300);
+        done.live().model = new dev.goodput.api.status.ModelOutput();
+        done.live().model.path = "/checkpoints/job/model";
+        done.live().model.format = "safetensors";
+        done.live().model.sha256 = "ab".repeat(32);
+        aggregator.observed(s, 1, done);
+        assertThat(s.model.path).isEqualTo("/checkpoints/job/model");
+        assertThat(s.model.format).isEqualTo("safetensors");
+        // A later report without one (the next attempt's pod starting) does not erase it.
+        aggregator.observed(s, 1, running("Starting", 0));
+        assertThat(s.model.sha256).isEqualTo("ab".repeat(32));
+    }
+
+    @Test
     void aSuspensionIsRecordedOnceCountsNothingAndResumingClearsIt() {
         var aggregator = new StatusAggregator(Clock.systemUTC());
         TrainingJobStatus s = new TrainingJobStatus();

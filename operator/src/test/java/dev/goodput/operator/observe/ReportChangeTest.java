@@ -30,7 +30,8 @@ class ReportChangeTest {
                 Arguments.of("a failed save", (Consumer<TrainerReport>) r -> r.checkpointFailures = 1, true),
                 Arguments.of("the tuned batch", (Consumer<TrainerReport>) r -> r.tunedBatch = new TunedBatch(), true),
                 Arguments.of("the target reached", (Consumer<TrainerReport>) r -> r.targetReached = true, true),
-                Arguments.of("where it resumed", (Consumer<TrainerReport>) r -> r.resumedFromStep = 1000L, true));
+                Arguments.of("where it resumed", (Consumer<TrainerReport>) r -> r.resumedFromStep = 1000L, true),
+                Arguments.of("the trained model", (Consumer<TrainerReport>) r -> r.model = new dev.goodput.api.status.ModelOutput(), true));
     }
 
     @ParameterizedTest(name = "{0}")

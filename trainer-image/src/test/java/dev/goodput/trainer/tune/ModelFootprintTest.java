@@ -51,12 +51,24 @@ class ModelFootprintTest {
         ModelFootprint f = ModelFootprint.of(model("resnet50", 1024), FASHION, 10, new TrainingSpec.OptimizerSpec());
         assertThat(f.parameters()).as("about 25.5 M × (1024 / 64)²").isGreaterThan(6_000_000_000L);
         assertThat((System.nanoTime() - t0) / 1e9).as("seconds: nothing of that size was allocated").isLessThan(30);
-        assertThat(f.bytes()).isEqualTo(f.parameters() * 4 * 4); // weights, gradients, AdamW's two moments
+        // Weights; gradients and AdamW's two moments for what trains, which BatchNorm's running statistics do not.
+        assertThat(f.trainable()).isLessThan(f.parameters()).isGreaterThan(f.parameters() * 99 / 100);
+        assertThat(f.bytes()).isEqualTo(f.parameters() * 4 + f.trainable() * 4 * 3);
         assertThatThrownBy(() -> f.refuseBeyond(model("resnet50", 1024), 1L << 30, "spec.resources.memory"))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageStartingWith("spec.model: resnet50 at width 1024 has ")
                 .hasMessageContaining("more than the memory budget of 1.0 GiB (spec.resources.memory)")
                 .hasMessageContaining("Lower spec.model.width");
+    }
+
+    @Test
+    void frozenParametersCostTheirWeightsAlone() {
+        ModelSpec m = model("mlp", null);
+        m.trainable = "^03";
+        ModelFootprint f = ModelFootprint.of(m, FASHION, 10, new TrainingSpec.OptimizerSpec());
+        // Only the classifier (128 x 10 + 10) trains; every weight is still held.
+        assertThat(f.trainable()).isEqualTo(128 * 10 + 10);
+        assertThat(f.bytes()).isEqualTo(f.parameters() * 4 + f.trainable() * 4 * 3);
     }
 
     @Test
