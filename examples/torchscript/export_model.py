@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Exports a small CNN for Fashion-MNIST (1x28x28 images, 10 classes) as a TorchScript archive the Goodput trainer
-can train: examples/torchscript/fashion_cnn.pt. Run it from the repository root:
+can train: examples/torchscript/fashion_cnn.pt, or with --stages the same network as a folder of stages,
+examples/torchscript/fashion_cnn_stages/. Run it from the repository root:
 
   bench/.venv/bin/python examples/torchscript/export_model.py [OUT.pt]
+  bench/.venv/bin/python examples/torchscript/export_model.py --stages [OUT_FOLDER]
 
 What a module must be for the trainer to train it:
 
@@ -22,13 +24,31 @@ What a module must be for the trainer to train it:
   (as model.named_parameters() prints them, e.g. "head.weight") match it are trained, all others are frozen, e.g.
   trainable: "^(head|norm)\\." fine-tunes the classifier and the LayerNorm only. A regex that matches no parameter
   is refused. This script prints the names.
+
+Stages, for gradient checkpointing (spec.training.gradientCheckpointing: true). A model given as a folder instead of
+a file is trained as a sequence of stages: stage-0.pt, stage-1.pt, ... stage-K.pt, numbered from 0 without gaps and
+nothing else named stage-*.pt. Each is a torch.jit.script of an nn.Module with forward(x: Tensor) -> Tensor; stage 0
+takes the inputs described above, stage i+1 takes exactly what stage i returns, and the last returns the (N, classes)
+logits. The trainer runs them in order, as one model. With gradient checkpointing it keeps only each stage's input
+during the forward pass and runs each stage again during the backward pass, so a step needs the activations of one
+stage at a time instead of all of them, for about one more forward pass of compute. What a stage is, is up to you:
+cut where the tensor passed on is small compared with the activations inside the stage (after pooling, between
+residual blocks, between transformer layers); a few stages of similar size lower the peak the most. Everything
+above applies to each stage: train mode before scripting, one tensor in, one tensor out, parameters and buffers of
+its own (a parameter cannot be shared between stages). Inside the trainer a stage's parameters and buffers are
+named "<stage>.<name>", <stage> being the file's name without .pt: "stage-2.head.weight" in checkpoints, in
+/progress and for spec.model.trainable (e.g. trainable: "^stage-2\\." trains the last stage only). A trained staged
+model is written back as a folder of the same stage-i.pt files, which spec.model.torchscript can name to train it
+further. This script's --stages splits FashionCnn into four stages: the two conv blocks, the dense layer and the head.
 """
+import os
 import sys
 
 import torch
 from torch import nn
 
 OUT = "examples/torchscript/fashion_cnn.pt"
+OUT_STAGES = "examples/torchscript/fashion_cnn_stages"
 
 
 class FashionCnn(nn.Module):
@@ -58,7 +78,86 @@ class FashionCnn(nn.Module):
         return self.head(self.dropout(x)) * self.logit_scale
 
 
+class ConvBlock(nn.Module):
+    """Stage: conv + BatchNorm + GELU + max-pool, the same layers FashionCnn's forward applies twice."""
+
+    def __init__(self, conv: nn.Conv2d, bn: nn.BatchNorm2d, pool: nn.MaxPool2d, act: nn.GELU):
+        super().__init__()
+        self.conv = conv
+        self.bn = bn
+        self.pool = pool
+        self.act = act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.act(self.bn(self.conv(x))))
+
+
+class Dense(nn.Module):
+    """Stage: flatten, the dense layer, LayerNorm, GELU and dropout."""
+
+    def __init__(self, fc: nn.Linear, norm: nn.LayerNorm, act: nn.GELU, dropout: nn.Dropout):
+        super().__init__()
+        self.fc = fc
+        self.norm = norm
+        self.act = act
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.act(self.norm(self.fc(torch.flatten(x, 1)))))
+
+
+class Head(nn.Module):
+    """Last stage: the classifier and the learned temperature, to (N, classes) logits."""
+
+    def __init__(self, head: nn.Linear, logit_scale: nn.Parameter):
+        super().__init__()
+        self.head = head
+        self.logit_scale = logit_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x) * self.logit_scale
+
+
+def stages(model: FashionCnn):
+    """FashionCnn cut into stages that share its layers (and so its initial weights): x -> stage 0 -> ... -> logits."""
+    return [ConvBlock(model.conv1, model.bn1, model.pool, model.act),
+            ConvBlock(model.conv2, model.bn2, model.pool, model.act),
+            Dense(model.fc, model.norm, model.act, model.dropout),
+            Head(model.head, model.logit_scale)]
+
+
+def export_stages(folder: str):
+    torch.manual_seed(0)
+    model = FashionCnn()
+    model.train()
+    os.makedirs(folder, exist_ok=True)
+    for old in os.listdir(folder):
+        if old.startswith("stage-") and old.endswith(".pt"):
+            os.remove(os.path.join(folder, old))
+    scripted = [torch.jit.script(s.train()) for s in stages(model)]
+    # Check the sequence as the trainer will: in eval mode, the stages in order give the whole model's logits.
+    x = torch.randn(4, 1, 28, 28)
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+        out = x
+        for s in scripted:
+            s.eval()
+            out = s(out)
+    assert out.shape == (4, 10), out.shape
+    assert torch.allclose(out, expected), "the stages do not compute the model"
+    for i, s in enumerate(scripted):
+        s.train()
+        path = os.path.join(folder, f"stage-{i}.pt")
+        s.save(path)
+        print(f"wrote {path}; parameters: " + ", ".join(f"stage-{i}.{n} {tuple(p.shape)}" for n, p in s.named_parameters()))
+    print(f"torch {torch.__version__}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--stages":
+        export_stages(sys.argv[2] if len(sys.argv) > 2 else OUT_STAGES)
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else OUT
     torch.manual_seed(0)
     model = FashionCnn()

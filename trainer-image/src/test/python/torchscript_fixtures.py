@@ -7,6 +7,11 @@ common one). Run from the repository root with the torch the trainer's libtorch 
 nested_buffers.pt: traced in train mode, so its classes carry torch.jit's mangled names; buffers in nn.Sequential
 children (named "0", "1"), in a ModuleList, a BatchNorm without running statistics (None buffers), a buffer of the
 root module itself. nested_buffers.json: its buffers' names in named_buffers() order, with their values.
+
+deep_stages/stage-0.pt ... stage-5.pt: a model given as stages, deep enough for gradient checkpointing to matter: a
+stem and four conv + BatchNorm + GELU + dropout blocks at full 28x28 resolution (16 channels), then the pooled head.
+Every stage's activations are of the same size, so a plain step holds five stages' worth and a recomputed one about
+one.
 """
 import json
 import os
@@ -34,7 +39,39 @@ class Nested(nn.Module):
         return self.head(torch.flatten(x, 1))
 
 
+class Block(nn.Module):
+    def __init__(self, channels_in: int, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels_in, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+        self.act = nn.GELU()
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, x):
+        return self.dropout(self.act(self.bn(self.conv(x))))
+
+
+class Head(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.fc = nn.Linear(channels, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(torch.mean(x, dim=(2, 3), keepdim=True), 1))
+
+
+def deep_stages():
+    torch.manual_seed(0)
+    folder = os.path.join(DIR, "deep_stages")
+    os.makedirs(folder, exist_ok=True)
+    stages = [Block(1, 16)] + [Block(16, 16) for _ in range(4)] + [Head(16)]
+    for i, stage in enumerate(stages):
+        torch.jit.script(stage.train()).save(os.path.join(folder, f"stage-{i}.pt"))
+    print(f"wrote {folder}: {len(stages)} stages")
+
+
 def main():
+    deep_stages()
     torch.manual_seed(0)
     model = Nested().train()
     traced = torch.jit.trace(model, torch.randn(4, 1, 28, 28), check_trace=False)

@@ -5,6 +5,7 @@ import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.run.Components;
 import ai.djl.pytorch.engine.PtSymbolBlock;
+import dev.goodput.trainer.model.torchscript.StagedModule;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
 import java.io.IOException;
@@ -27,6 +28,10 @@ public final class ModelWriters {
         }
         Normalization norm = c.train().normalization();
         ModelCard.Normalization normalization = new ModelCard.Normalization(norm.mean(), norm.std());
+        if (c.block() instanceof StagedModule staged) {
+            return TorchScriptModelWriter.stages(staged, new ModelCard(ModelCard.TORCHSCRIPT_STAGES,
+                    TorchScriptModelWriter.STAGE_SUMS, spec, train.classes(), step, input, normalization, null, null));
+        }
         if (c.block() instanceof PtSymbolBlock module) {
             return new TorchScriptModelWriter(module, new ModelCard(ModelCard.TORCHSCRIPT, TorchScriptModelWriter.WEIGHTS,
                     spec, train.classes(), step, input, normalization, null, null));

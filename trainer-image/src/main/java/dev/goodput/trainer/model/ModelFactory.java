@@ -18,8 +18,10 @@ import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.LoraSettings;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
 import dev.goodput.trainer.model.torchscript.ModuleBuffers;
+import dev.goodput.trainer.model.torchscript.StagedModule;
 import dev.goodput.trainer.model.torchscript.TorchScriptLoader;
 import dev.goodput.trainer.model.torchscript.TorchScriptModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -39,6 +41,13 @@ public final class ModelFactory {
         Shape one = new Shape(1, train.channels(), train.height(), train.width());
         if ("torchscript".equals(spec.architecture)) {
             Path file = Path.of(spec.torchscript);
+            if (Files.isDirectory(file)) {
+                StagedModule staged = TorchScriptLoader.loadStages(file, manager, one, train.classes());
+                if (spec.trainable != null) TrainableParameters.freezeAllBut(staged, spec.trainable);
+                // No weights file: a checkpoint holds every stage's parameters, frozen ones included, rather than
+                // identifying the frozen ones by one file's hash (BaseWeights hashes a file, not a folder).
+                return new LoadedModel(staged, staged.buffers(), null);
+            }
             TorchScriptModel m = TorchScriptLoader.load(file, manager, one, train.classes());
             if (spec.trainable != null) TrainableParameters.freezeAllBut(m.block(), spec.trainable);
             return new LoadedModel(m.block(), m.buffers(), file);

@@ -31,9 +31,10 @@ public final class ModelFiles {
         }
         if (spec.torchscript != null) {
             Path p = Path.of(spec.torchscript);
-            if (!Files.isRegularFile(p)) {
-                throw new IllegalArgumentException("spec.model.torchscript: " + spec.torchscript
-                        + (Files.isDirectory(p) ? " is a folder; it must be the file torch.jit.save wrote" : " does not exist"));
+            // A folder is a model given as stages (stage-0.pt, ...), which the loader checks file by file.
+            if (!Files.isRegularFile(p) && !Files.isDirectory(p)) {
+                throw new IllegalArgumentException("spec.model.torchscript: " + spec.torchscript + " does not exist (the"
+                        + " file torch.jit.save wrote, or a folder of stages stage-0.pt, stage-1.pt, ...)");
             }
         }
     }

@@ -23,8 +23,8 @@ import dev.goodput.trainer.model.ModelFactory;
 import dev.goodput.trainer.model.LoadedModel;
 import dev.goodput.trainer.checkpoint.ModelArrays;
 import dev.goodput.trainer.checkpoint.BaseWeights;
-import dev.goodput.trainer.model.bert.BertClassifier;
-import dev.goodput.trainer.model.bert.RecomputedGradients;
+import dev.goodput.trainer.recompute.RecomputedGradients;
+import dev.goodput.trainer.recompute.Segmented;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.precision.HalfPrecisionModel;
 import dev.goodput.trainer.precision.LossScaler;
@@ -57,9 +57,18 @@ public final class ComponentAssembler {
             scaler = new LossScaler(run.initialLossScale(), LossScaler.GROWTH_INTERVAL);
         }
         List<NDManager> others = new ArrayList<>();
-        // Gradient checkpointing recomputes the encoder's layers in backward: the same gradients for less memory.
-        GradientSource gradients = run.recompute() && block instanceof BertClassifier bert
-                ? new RecomputedGradients(bert, parameterStore) : new GradientAccumulator(block, parameterStore);
+        // Gradient checkpointing recomputes the model's segments in backward (a BERT classifier's encoder layers, a
+        // TorchScript model's stages): the same gradients for less memory.
+        if (run.recompute() && !(block instanceof Segmented)) {
+            // The CRD admits it for the architectures that can have segments; a TorchScript model must be given as them.
+            throw new IllegalArgumentException("spec.training.gradientCheckpointing: the model " + run.model().architecture
+                    + (run.model().torchscript != null ? " " + run.model().torchscript + " is one TorchScript file, whose"
+                    + " layers the trainer cannot run one at a time; give spec.model.torchscript a folder of stages"
+                    + " (stage-0.pt, stage-1.pt, ...; see examples/torchscript/export_model.py --stages), or set"
+                    + " gradientCheckpointing to false" : " has no segments to recompute; set gradientCheckpointing to false"));
+        }
+        GradientSource gradients = run.recompute() && block instanceof Segmented segmented
+                ? new RecomputedGradients(segmented, parameterStore) : new GradientAccumulator(block, parameterStore);
         int n = run.devices().devices().size();
         if (replicas && n > 1) {
             List<NDManager> all = new ArrayList<>(List.of(manager));

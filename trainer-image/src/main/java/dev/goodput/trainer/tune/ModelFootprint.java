@@ -44,8 +44,11 @@ public record ModelFootprint(long parameters, long trainable, int stateCopies) {
         try (NDManager manager = NDManager.newBaseManager()) {
             if ("torchscript".equals(model.architecture)) {
                 // A user's module has its sizes in its file: loaded (which checks its outputs), then counted.
-                Block module = TorchScriptLoader.load(Path.of(model.torchscript), manager, new Shape(1).addAll(example),
-                        classes).block();
+                Path path = Path.of(model.torchscript);
+                Shape one = new Shape(1).addAll(example);
+                Block module = java.nio.file.Files.isDirectory(path)
+                        ? TorchScriptLoader.loadStages(path, manager, one, classes)
+                        : TorchScriptLoader.load(path, manager, one, classes).block();
                 if (model.trainable != null) TrainableParameters.freezeAllBut(module, model.trainable);
                 for (var p : module.getParameters()) {
                     counted[0] += p.getValue().getArray().size();

@@ -11,6 +11,9 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dev.goodput.trainer.recompute.DropoutSeeds;
+import dev.goodput.trainer.recompute.RecomputedGradients;
+import dev.goodput.trainer.recompute.Segmented;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -43,7 +46,7 @@ import java.util.Map;
  * or all three at once with {@link #pretrained}. {@code folder} holds {@code config.json} and
  * {@code model.safetensors} as Hugging Face saves them.
  */
-public final class BertClassifier extends DottedNameBlock {
+public final class BertClassifier extends DottedNameBlock implements Segmented {
     private final BertConfig config;
     private final int classes;
     private final LoraSettings lora;
@@ -117,6 +120,44 @@ public final class BertClassifier extends DottedNameBlock {
         return new NDList(classify(ps, encoded(ps, tokens, training, seeds), tokens, training, seeds));
     }
 
+    /**
+     * Segments for {@link RecomputedGradients}: 0 the embeddings (its input is the token ids, which it reads from the
+     * batch), 1 to {@code layerCount()} the encoder layers, the last the head; as the training forward runs them.
+     */
+    @Override
+    public Segmented.Pass pass(ParameterStore ps, NDArray x) {
+        TokenBatch tokens = tokens(x);
+        DropoutSeeds seeds = DropoutSeeds.draw(tokens.ids().getManager());
+        int layerCount = layers.size();
+        return new Segmented.Pass() {
+            @Override
+            public int segments() {
+                return layerCount + 2;
+            }
+
+            @Override
+            public NDArray input() {
+                return tokens.ids();
+            }
+
+            @Override
+            public NDArray run(int segment, NDArray input) {
+                if (segment == 0) return embed(ps, tokens, true, seeds);
+                if (segment <= layerCount) return layer(ps, segment - 1, input, tokens, true, seeds);
+                return classify(ps, input, tokens, true, seeds);
+            }
+
+            @Override
+            public boolean trains(int segment) {
+                Block block = segment == 0 ? embeddings : segment <= layerCount ? layers.get(segment - 1) : classifier;
+                for (Parameter p : block.getParameters().values()) {
+                    if (p.requiresGradient()) return true;
+                }
+                return false;
+            }
+        };
+    }
+
     /** The last hidden states (N, L, hidden) for the trainer's input: what the reference test compares. */
     public NDArray encode(ParameterStore ps, NDArray x, boolean training) {
         TokenBatch tokens = tokens(x);
@@ -170,14 +211,6 @@ public final class BertClassifier extends DottedNameBlock {
     public static NDArray meanPool(NDArray hidden, NDArray tokenMask) {
         NDArray mask = tokenMask.expandDims(-1);
         return hidden.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1e-9f));
-    }
-
-    /** Whether any parameter of the embeddings trains (not with LoRA): whether their gradient must be computed. */
-    public boolean embeddingsTrainable() {
-        for (Parameter p : embeddings.getParameters().values()) {
-            if (p.requiresGradient()) return true;
-        }
-        return false;
     }
 
     /**

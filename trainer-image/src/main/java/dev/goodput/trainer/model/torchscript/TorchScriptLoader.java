@@ -13,6 +13,8 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Loads a user's TorchScript module ({@code forward(inputs) -> logits}) as a block the trainer trains like a built-in
@@ -54,6 +56,35 @@ public final class TorchScriptLoader {
      * @throws UnusableModelException when the file is missing, is not TorchScript, or its forward does not fit
      */
     public static TorchScriptModel load(Path file, NDManager manager, Shape example, int classes) {
+        TorchScriptModel model = loadModule(file, manager);
+        // A forward may change buffers even in eval mode (a module counting its calls); the check must leave none.
+        var saved = model.buffers().read();
+        checkForward(model.block(), manager, file, example, classes);
+        model.buffers().write(saved);
+        return model;
+    }
+
+    /**
+     * Loads a model given as a folder of stages ({@code stage-0.pt}, {@code stage-1.pt}, ...; see {@link StagedModule})
+     * onto {@code manager}'s device, each stage in training mode, and checks that one example of shape {@code example}
+     * goes through them in order to {@code (1, classes)} logits (in eval mode, leaving every buffer as it was).
+     *
+     * @throws UnusableModelException when the folder has no stages, a gap in their numbers, a stage that is not
+     *                                TorchScript, or stages that do not fit together or end in other logits
+     */
+    public static StagedModule loadStages(Path folder, NDManager manager, Shape example, int classes) {
+        List<Path> files = StagedModule.stageFiles(folder);
+        List<TorchScriptModel> stages = new ArrayList<>();
+        for (Path f : files) stages.add(loadModule(f, manager));
+        StagedModule module = new StagedModule(folder, stages, classes);
+        var saved = module.buffers().read();
+        checkStages(module, manager, files, example, classes);
+        module.buffers().write(saved);
+        return module;
+    }
+
+    /** One TorchScript file, in training mode, its buffers reachable; its forward not yet checked. */
+    private static TorchScriptModel loadModule(Path file, NDManager manager) {
         disableProfilingExecutor();
         TorchScriptArchive archive = TorchScriptArchive.read(file);
         BufferAccessor.Injected injected = BufferAccessor.inject(archive);
@@ -69,12 +100,40 @@ public final class TorchScriptLoader {
             throw new UncheckedIOException(e);
         }
         JniUtils.enableTrainingMode(block);
-        ModuleBuffers buffers = new ModuleBuffers(block, manager, injected.names());
-        // A forward may change buffers even in eval mode (a module counting its calls); the check must leave none.
-        var saved = buffers.read();
-        checkForward(block, manager, file, example, classes);
-        buffers.write(saved);
-        return new TorchScriptModel(block, buffers, file);
+        return new TorchScriptModel(block, new ModuleBuffers(block, manager, injected.names()), file);
+    }
+
+    private static void checkStages(StagedModule module, NDManager manager, List<Path> files, Shape example,
+                                    int classes) {
+        Shape expected = new Shape(example.get(0), classes);
+        try (NDManager scratch = manager.newSubManager()) {
+            NDArray x = scratch.zeros(example);
+            ParameterStore ps = new ParameterStore(scratch, false);
+            for (int i = 0; i < files.size(); i++) {
+                Path file = files.get(i);
+                String what = i == 0 ? "a float32 input of shape " + example + " (the data's (N, C, H, W))"
+                        : "the output of " + files.get(i - 1).getFileName() + ", of shape " + x.getShape();
+                NDList out;
+                try {
+                    out = module.stage(i).forward(ps, new NDList(x), false);
+                } catch (EngineException e) {
+                    throw new UnusableModelException("stage " + file + " fails on " + what + ": "
+                            + firstLine(e.getMessage()) + ". Each stage's forward must take what the stage before it"
+                            + " returns (stage 0: the data's examples)", e);
+                }
+                if (out.size() != 1) {
+                    throw new UnusableModelException("stage " + file + " returns " + out.size() + " tensors; a stage's"
+                            + " forward must return one tensor, the next stage's input (the last stage: the logits)");
+                }
+                x = out.singletonOrThrow();
+            }
+            if (!x.getShape().equals(expected)) {
+                throw new UnusableModelException("the last stage, " + files.get(files.size() - 1) + ", returns "
+                        + x.getShape() + " for an input of shape " + example + "; the data has " + classes
+                        + " classes, so it must return " + expected + ": one logit per class (change the last layer to "
+                        + classes + " outputs, and flatten before it)");
+            }
+        }
     }
 
     private static void checkForward(PtSymbolBlock block, NDManager manager, Path file, Shape example, int classes) {

@@ -14,6 +14,7 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.optim.TrainableParameter;
+import dev.goodput.trainer.recompute.RecomputedGradients;
 import dev.goodput.trainer.runtime.NativeHeap;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

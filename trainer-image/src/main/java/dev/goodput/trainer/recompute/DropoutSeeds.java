@@ -1,4 +1,4 @@
-package dev.goodput.trainer.model.bert;
+package dev.goodput.trainer.recompute;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -7,9 +7,10 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.goodput.trainer.data.EpochOrder;
 
 /**
- * Makes each segment of one training forward (the embeddings, each encoder layer, the head) draw its dropout masks
- * from a seed of its own, so that the segment can be run again later with the same masks: recomputing a layer for
- * its backward pass ({@link RecomputedGradients}) must reproduce exactly the activations the first pass had.
+ * Makes each segment of one training forward ({@link Segmented}: BERT's embeddings, encoder layers and head; a
+ * TorchScript model's stages) draw its dropout masks from a seed of its own, so that the segment can be run again
+ * later with the same masks: recomputing a segment for its backward pass ({@link RecomputedGradients}) must
+ * reproduce exactly the activations the first pass had.
  *
  * <p>The base seed is drawn from libtorch's generator, which the training step seeds from (run seed, step): the masks
  * stay a function of the step, as a resumed run needs, and every micro-batch of a step gets its own.

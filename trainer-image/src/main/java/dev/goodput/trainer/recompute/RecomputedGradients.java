@@ -1,8 +1,10 @@
-package dev.goodput.trainer.model.bert;
+package dev.goodput.trainer.recompute;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
@@ -15,15 +17,16 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The gradients of a {@link BertClassifier} by activation recomputation ("gradient checkpointing"): memory for one
- * encoder layer's activations instead of all of them, for one more forward pass of the encoder.
+ * The gradients of a {@link Segmented} model by activation recomputation ("gradient checkpointing"): memory for one
+ * segment's activations instead of all of them, for one more forward pass of every segment but the last.
  *
  * <p>libtorch cannot do this for us (torch.utils.checkpoint is Python; the C++ API has no equivalent), so it is done
- * here, segment by segment. The forward runs with autograd off, keeping only each layer's input. The head (pooling,
- * dropout, classifier) and the loss run under autograd on the last hidden state, made a leaf, and their backward
- * gives that leaf's gradient. Then, from the last layer down, each layer runs again under autograd from its kept
- * input, and a backward from its output with the gradient just computed adds into its parameters' gradients and
- * yields the gradient of its input, the previous layer's output. The embeddings come last, and only when they train.
+ * here, segment by segment. The forward runs with autograd off, keeping only each segment's input. The last segment
+ * (the head) and the loss run under autograd on its input, made a leaf, and their backward gives that leaf's gradient.
+ * Then, from the last segment but one down, each segment runs again under autograd from its kept input
+ * ({@link Segmented.Pass#replay}), and a backward from its output with the gradient just computed adds into its
+ * parameters' gradients and yields the gradient of its input, the previous segment's output. It stops at the lowest
+ * segment that trains: below it there is nothing to compute (BERT's embeddings under LoRA, frozen stages).
  *
  * <p>Dropout must draw the same masks in the recomputation as in the first pass, or the gradients would belong to a
  * different network: {@link DropoutSeeds} seeds libtorch's generator per (micro-batch, segment) in both. The model's
@@ -33,11 +36,11 @@ import java.util.function.Supplier;
  * are computed differs.
  */
 public final class RecomputedGradients implements GradientSource {
-    private final BertClassifier model;
+    private final Segmented model;
     private final ParameterStore parameterStore;
     private final GradientAccumulator parameters;
 
-    public RecomputedGradients(BertClassifier model, ParameterStore parameterStore) {
+    public RecomputedGradients(Segmented model, ParameterStore parameterStore) {
         this.model = model;
         this.parameterStore = parameterStore;
         this.parameters = new GradientAccumulator(model, parameterStore);
@@ -45,53 +48,53 @@ public final class RecomputedGradients implements GradientSource {
 
     @Override
     public float forwardBackward(NDArray x, NDArray y, float lossScale) {
-        try (NDScope scope = new NDScope(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-            TokenBatch tokens = model.tokens(x);
-            DropoutSeeds seeds = DropoutSeeds.draw(tokens.ids().getManager());
-            int layers = model.layerCount();
-            // inputs[i] is layer i's input; inputs[layers] is the last hidden state, the head's input.
-            NDArray[] inputs = new NDArray[layers + 1];
+        try (NDScope scope = new NDScope(); GradientCollector collector = Engine.getInstance().newGradientCollector();
+             Segmented.Pass pass = model.pass(parameterStore, x)) {
+            int head = pass.segments() - 1;
+            // lowest: the lowest segment that trains; segments below it need neither recomputing nor gradients.
+            int lowest = 0;
+            while (lowest < head && !pass.trains(lowest)) lowest++;
+            // inputs[i] is segment i's input; inputs[head] is the head's.
+            NDArray[] inputs = new NDArray[head + 1];
+            inputs[0] = pass.input();
             JniUtils.setGradMode(false);
             try {
-                inputs[0] = keepingOnlyResult(() -> model.embed(parameterStore, tokens, true, seeds));
-                for (int i = 0; i < layers; i++) {
+                for (int i = 0; i < head; i++) {
                     NDArray input = inputs[i];
-                    int layer = i;
-                    inputs[i + 1] = keepingOnlyResult(() -> model.layer(parameterStore, layer, input, tokens, true, seeds));
+                    int segment = i;
+                    inputs[i + 1] = keepingOnlyResult(() -> pass.run(segment, input));
                 }
             } finally {
                 JniUtils.setGradMode(true);
             }
 
-            NDArray last = inputs[layers];
-            last.setRequiresGradient(true);
-            NDArray loss = Losses.crossEntropy(model.classify(parameterStore, last, tokens, true, seeds), y);
+            NDArray last = inputs[head];
+            boolean below = lowest < head;
+            if (below) last.setRequiresGradient(true);
+            NDArray logits = pass.run(head, last);
+            if (logits.getDataType() == DataType.FLOAT16) {
+                // As GradientAccumulator: softmax and its log need fp32's range; a product promotes and keeps the graph.
+                logits = logits.mul(logits.getManager().ones(new Shape(1)));
+            }
+            NDArray loss = Losses.crossEntropy(logits, y);
             collector.backward(lossScale == 1f ? loss : loss.mul(lossScale));
+            if (!below) return loss.getFloat();
             NDArray gradient = last.getGradient();
 
-            boolean embeddingsTrain = model.embeddingsTrainable();
-            for (int i = layers - 1; i >= 0; i--) {
+            for (int i = head - 1; i >= lowest; i--) {
                 NDArray input = inputs[i];
-                boolean inputGradient = i > 0 || embeddingsTrain;
+                boolean inputGradient = i > lowest;
                 NDArray outputGradient = gradient;
-                int layer = i;
+                int segment = i;
                 gradient = keepingOnlyResult(() -> {
                     if (inputGradient) input.setRequiresGradient(true);
-                    NDArray output = model.layer(parameterStore, layer, input, tokens, true, seeds);
+                    NDArray output = pass.replay(segment, input);
                     JniUtils.backward((PtNDArray) output, (PtNDArray) outputGradient, false, false);
                     return inputGradient ? input.getGradient() : null;
                 });
-                // Free what this layer's backward consumed now, not at the end of the micro-batch.
+                // Free what this segment's backward consumed now, not at the end of the micro-batch.
                 outputGradient.close();
                 inputs[i + 1].close();
-            }
-            if (embeddingsTrain) {
-                NDArray embeddingsGradient = gradient;
-                keepingOnlyResult(() -> {
-                    NDArray output = model.embed(parameterStore, tokens, true, seeds);
-                    JniUtils.backward((PtNDArray) output, (PtNDArray) embeddingsGradient, false, false);
-                    return null;
-                });
             }
             return loss.getFloat();
         }
