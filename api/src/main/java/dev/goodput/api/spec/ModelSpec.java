@@ -45,8 +45,9 @@ public class ModelSpec {
     public String pretrained;
 
     @Size(min = 1, max = 4096)
-    @JsonPropertyDescription("torchscript: the file of your module (torch.jit.script or trace of an nn.Module in train mode,"
-            + " forward(inputs) -> logits), on the local disk or inside the pod (e.g. under spec.data.claimName's mount).")
+    @JsonPropertyDescription("torchscript: the file of your module (torch.jit.script of an nn.Module in train mode,"
+            + " forward(inputs) -> logits), or a folder of stages stage-0.pt, stage-1.pt, ... run in sequence (for gradient"
+            + " checkpointing), on the local disk or inside the pod (e.g. under spec.data.claimName's mount).")
     public String torchscript;
 
     @Size(min = 1, max = 1024)

@@ -65,8 +65,10 @@ import io.fabric8.generator.annotation.ValidationRule;
         + " && self.data.format in ['textcsv', 'textfolder'])", fieldPath = ".data.format",
         message = "spec.data.format: bert-classifier reads text (textcsv or textfolder), and text formats need a text model (bert-classifier)")
 @ValidationRule(value = "!has(self.training) || !has(self.training.gradientCheckpointing) || !self.training.gradientCheckpointing"
-        + " || self.model.architecture == 'bert-classifier'", fieldPath = ".training.gradientCheckpointing",
-        message = "spec.training.gradientCheckpointing recomputes a transformer's encoder layers: it applies to architecture bert-classifier")
+        + " || self.model.architecture == 'bert-classifier' || self.model.architecture == 'torchscript'",
+        fieldPath = ".training.gradientCheckpointing",
+        message = "spec.training.gradientCheckpointing recomputes a model's segments in backward: it applies to bert-classifier,"
+                + " and to torchscript given as a folder of stages")
 @ValidationRule(value = "self.model.architecture != 'bert-classifier' || !has(self.training) || !has(self.training.precision)"
         + " || self.training.precision != 'fp16'", fieldPath = ".training.precision",
         message = "spec.training.precision: fp16 is not yet supported for bert-classifier; use auto or fp32")

@@ -74,9 +74,10 @@ public class TrainingSpec {
     @JsonPropertyDescription("Seed for initialisation, data order and augmentation.")
     public Long seed = 42L;
 
-    @JsonPropertyDescription("bert-classifier: keep only each encoder layer's input during the forward pass and recompute the"
-            + " layer during backward (the same gradients, bit for bit, for less activation memory and about +45% step time);"
-            + " with batchSize auto the tuner finds the larger micro-batch this allows.")
+    @JsonPropertyDescription("bert-classifier, or torchscript given as a folder of stages: keep only each encoder layer's (or"
+            + " stage's) input during the forward pass and recompute it during backward (the same gradients, bit for bit, for"
+            + " less activation memory and about +50% step time); with batchSize auto the tuner finds the larger micro-batch"
+            + " this allows.")
     public Boolean gradientCheckpointing;
 
     @Min(1)

@@ -254,8 +254,8 @@ class BadManifestCorpusTest {
             metadata:
               name: corpus-torchscript
             spec:
-              model: {architecture: torchscript, torchscript: /models/fashion_cnn.pt, trainable: '^(head|blocks\\.2)\\.'}
-              training: {epochs: 1}
+              model: {architecture: torchscript, torchscript: /models/fashion_cnn_stages, trainable: '^stage-3\\.'}
+              training: {epochs: 1, gradientCheckpointing: true}
             """;
 
     @Test

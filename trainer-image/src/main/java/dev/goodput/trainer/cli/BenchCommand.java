@@ -23,7 +23,7 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.metrics.ProcessMemory;
 import dev.goodput.trainer.model.bert.BertClassifier;
-import dev.goodput.trainer.model.bert.RecomputedGradients;
+import dev.goodput.trainer.recompute.RecomputedGradients;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.optim.LrSchedule;
 import dev.goodput.trainer.model.ModelFactory;

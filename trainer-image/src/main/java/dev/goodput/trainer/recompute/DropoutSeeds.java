@@ -28,4 +28,14 @@ public record DropoutSeeds(long base) {
     public void enter(int segment) {
         JniUtils.setSeed(EpochOrder.mix(base, segment));
     }
+
+    /**
+     * Leaves libtorch's generator in a state that depends on this forward's base seed alone, whatever segments ran
+     * last and in what order. A plain forward ends after its last segment, a recomputation after replaying its
+     * first; without this the next micro-batch of the step would draw a different base seed in each, and training
+     * with gradient checkpointing would follow another trajectory from the second micro-batch on.
+     */
+    public void leave() {
+        JniUtils.setSeed(EpochOrder.mix(base, -1));
+    }
 }

@@ -64,7 +64,7 @@ class ModelFootprintTest {
     @Test
     void frozenParametersCostTheirWeightsAlone() {
         ModelSpec m = model("mlp", null);
-        m.trainable = "^03";
+        m.trainable = "^06";
         ModelFootprint f = ModelFootprint.of(m, FASHION, 10, new TrainingSpec.OptimizerSpec());
         // Only the classifier (128 x 10 + 10) trains; every weight is still held.
         assertThat(f.trainable()).isEqualTo(128 * 10 + 10);

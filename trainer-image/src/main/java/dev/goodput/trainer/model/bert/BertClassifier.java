@@ -117,7 +117,9 @@ public final class BertClassifier extends DottedNameBlock implements Segmented {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         TokenBatch tokens = tokens(inputs.singletonOrThrow());
         DropoutSeeds seeds = training ? DropoutSeeds.draw(tokens.ids().getManager()) : null;
-        return new NDList(classify(ps, encoded(ps, tokens, training, seeds), tokens, training, seeds));
+        NDArray logits = classify(ps, encoded(ps, tokens, training, seeds), tokens, training, seeds);
+        if (training) seeds.leave();
+        return new NDList(logits);
     }
 
     /**
@@ -155,13 +157,21 @@ public final class BertClassifier extends DottedNameBlock implements Segmented {
                 }
                 return false;
             }
+
+            @Override
+            public void close() {
+                seeds.leave();
+            }
         };
     }
 
     /** The last hidden states (N, L, hidden) for the trainer's input: what the reference test compares. */
     public NDArray encode(ParameterStore ps, NDArray x, boolean training) {
         TokenBatch tokens = tokens(x);
-        return encoded(ps, tokens, training, training ? DropoutSeeds.draw(tokens.ids().getManager()) : null);
+        DropoutSeeds seeds = training ? DropoutSeeds.draw(tokens.ids().getManager()) : null;
+        NDArray hidden = encoded(ps, tokens, training, seeds);
+        if (training) seeds.leave();
+        return hidden;
     }
 
     private NDArray encoded(ParameterStore ps, TokenBatch tokens, boolean training, DropoutSeeds seeds) {

@@ -153,6 +153,7 @@ public final class StagedModule extends AbstractBlock implements Segmented {
             if (training) seeds.enter(i);
             x = stages.get(i).forward(ps, new NDList(x), training).singletonOrThrow();
         }
+        if (training) seeds.leave();
         return new NDList(x);
     }
 
@@ -209,6 +210,7 @@ public final class StagedModule extends AbstractBlock implements Segmented {
 
             @Override
             public void close() {
+                seeds.leave();
                 for (int i = 0; i < held.length; i++) {
                     if (held[i] != null) held[i].close();
                     held[i] = null;

@@ -33,6 +33,22 @@ class TextJobTest {
     @TempDir
     Path dir;
 
+    /** Two micro-batches a step, dropout on: gradient checkpointing changes memory and time, not the trained model. */
+    @Test
+    void aJobWithGradientCheckpointingTrainsTheSameModelAsOneWithout() throws Exception {
+        String[] sums = new String[2];
+        for (int i = 0; i < 2; i++) {
+            String yaml = TextJobs.yaml(64, "lora: {rank: 4}", "maxSteps: 3" + (i == 1 ? "\ngradientCheckpointing: true" : ""))
+                    .replace("batchSize: \"16\"", "batchSize: \"8\"");
+            TrainerRun run = new TrainerRun(TestJobs.settings(TestJobs.manifest(yaml), dir.resolve("run-" + i)),
+                    new PrintStream(new ByteArrayOutputStream(), true));
+            run.run();
+            assertThat(run.progress().report().progress.step).isEqualTo(3);
+            sums[i] = run.progress().report().model.sha256;
+        }
+        assertThat(sums[1]).isEqualTo(sums[0]);
+    }
+
     @Test
     void aLoraJobTrainsOnTextAndItsExportedModelScoresTheTestSetAsTheRunDid() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
