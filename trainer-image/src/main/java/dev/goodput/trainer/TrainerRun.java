@@ -148,7 +148,10 @@ public final class TrainerRun {
                 CheckpointedStates states = ComponentAssembler.checkpointedStates(c, plan, progress, attempts);
                 resume.restore(c, states, manager, progress, reporter, out);
                 long every = c.allParameterCount();
-                String trained = every == c.parameterCount() ? String.format(Locale.ROOT, "%,d parameters", every)
+                // With adapters or a trainable pattern, say how much trains (BatchNorm's running statistics, which
+                // never train, are not what a user froze).
+                boolean frozen = spec.model.lora != null || spec.model.trainable != null;
+                String trained = !frozen ? String.format(Locale.ROOT, "%,d parameters", c.parameterCount())
                         : String.format(Locale.ROOT, "%,d of %,d parameters train (%.2f%%)", c.parameterCount(), every,
                         100.0 * c.parameterCount() / every);
                 out.printf(Locale.ROOT, "model %s: %s | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
