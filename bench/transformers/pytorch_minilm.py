@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--rank", type=int, default=8)
+    ap.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"],
+                    help="transformers' attention: sdpa (its default, torch's fused scaled_dot_product_attention) or eager")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -46,7 +48,7 @@ def main():
     ids = torch.tensor([e.ids for e in tok.encode_batch([r["text"] for r in rows])], dtype=torch.long)
     labels = torch.tensor([classes.index(r["label"]) for r in rows], dtype=torch.long)
 
-    encoder = BertModel.from_pretrained(args.pretrained, add_pooling_layer=False, attn_implementation="eager")
+    encoder = BertModel.from_pretrained(args.pretrained, add_pooling_layer=False, attn_implementation=args.attention)
     if "checkpointing" in args.mode:
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if args.mode.startswith("lora"):
@@ -84,7 +86,7 @@ def main():
         "steps": args.steps, "seconds": round(seconds, 3),
         "samples_per_second": round(args.steps * args.batch / seconds, 2),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-        "trainable_parameters": sum(p.numel() for p in params),
+        "trainable_parameters": sum(p.numel() for p in params), "attention": args.attention,
         "torch": torch.__version__}))
 
 
