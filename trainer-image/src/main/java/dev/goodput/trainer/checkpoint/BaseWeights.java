@@ -1,14 +1,8 @@
 package dev.goodput.trainer.checkpoint;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /**
  * The file a checkpoint's frozen parameters come from (see {@link ModelArrays}), by path and SHA-256. A checkpoint
@@ -49,13 +43,10 @@ public final class BaseWeights implements CheckpointedState<BaseWeights.State> {
     /** Hashed once per run (MiniLM's 90 MB take about half a second). */
     private synchronized String sha256() {
         if (sha256 == null) {
-            try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-                in.transferTo(java.io.OutputStream.nullOutputStream());
-                sha256 = HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+            try {
+                sha256 = FileSha256.of(file);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file, e);
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
             }
         }
         return sha256;

@@ -1,16 +1,12 @@
 package dev.goodput.trainer.export;
 
 import dev.goodput.api.status.ModelOutput;
+import dev.goodput.trainer.checkpoint.FileSha256;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.stream.Stream;
 
 /**
@@ -48,7 +44,7 @@ public final class ModelExport {
         try (Stream<Path> files = Files.walk(target)) {
             out.bytes = files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
         }
-        out.sha256 = sha256(target.resolve(writer.weightsFile()));
+        out.sha256 = FileSha256.of(target.resolve(writer.weightsFile()));
         return out;
     }
 
@@ -59,15 +55,6 @@ public final class ModelExport {
                     || p.getFileName().toString().startsWith(FOLDER + ".old-")).toList()) {
                 delete(p);
             }
-        }
-    }
-
-    static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

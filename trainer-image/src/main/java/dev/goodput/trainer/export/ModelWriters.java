@@ -1,5 +1,6 @@
 package dev.goodput.trainer.export;
 
+import dev.goodput.trainer.checkpoint.FileSha256;
 import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
@@ -21,7 +22,7 @@ public final class ModelWriters {
         if (c.block() instanceof BertClassifier bert) {
             Path pretrained = Path.of(spec.pretrained);
             ModelCard.Base base = bert.lora() == null ? null : new ModelCard.Base(pretrained.toAbsolutePath().toString(),
-                    ModelExport.sha256(pretrained.resolve(PretrainedWeights.FILE)));
+                    FileSha256.of(pretrained.resolve(PretrainedWeights.FILE)));
             ModelCard card = new ModelCard(ModelCard.SAFETENSORS, BertModelWriter.WEIGHTS, spec, train.classes(), step,
                     input, null, new ModelCard.Text(train.width(), train.tokens().padId(), "tokenizer.json"), base);
             return new BertModelWriter(bert, pretrained, card);

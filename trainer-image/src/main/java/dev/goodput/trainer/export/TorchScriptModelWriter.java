@@ -1,5 +1,6 @@
 package dev.goodput.trainer.export;
 
+import dev.goodput.trainer.checkpoint.FileSha256;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -71,7 +72,7 @@ public final class TorchScriptModelWriter implements ModelWriter {
         for (int i = 0; i < blocks.size(); i++) {
             Path file = folder.resolve(files.get(i));
             ExportedModelWriter.write(blocks.get(i), file);
-            sums.append(ModelExport.sha256(file)).append("  ").append(files.get(i)).append('\n');
+            sums.append(FileSha256.of(file)).append("  ").append(files.get(i)).append('\n');
         }
         if (staged()) Files.writeString(folder.resolve(STAGE_SUMS), sums, StandardCharsets.UTF_8);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(folder.resolve(DjlModelWriter.CARD).toFile(), card);

@@ -1,5 +1,6 @@
 package dev.goodput.trainer.export;
 
+import dev.goodput.trainer.checkpoint.FileSha256;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
@@ -39,7 +40,7 @@ class ModelExportTest {
         assertThat(folder).isEqualTo(dir.resolve("job").resolve("model"));
         assertThat(out.format).isEqualTo("djl");
         assertThat(out.step).isEqualTo(run.progress().report().progress.step);
-        assertThat(out.sha256).isEqualTo(ModelExport.sha256(folder.resolve("model.params")));
+        assertThat(out.sha256).isEqualTo(FileSha256.of(folder.resolve("model.params")));
         assertThat(out.bytes).isEqualTo(Files.size(folder.resolve("model.params")) + Files.size(folder.resolve("model.json")));
 
         ModelCard card = new ObjectMapper().readValue(folder.resolve("model.json").toFile(), ModelCard.class);

@@ -2,14 +2,11 @@ package dev.goodput.trainer.model.torchscript;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -17,20 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The exported model is the trained one: loaded again it has the trained parameters and buffers and gives the same
  * eval logits, and it trains on from there (the loader replaces the buffer accessor it carries).
  */
-class ExportedModelWriterTest {
-    NDManager manager;
+class ExportedModelWriterTest extends PyTorchManagerTest {
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-    }
 
     @Test
     void theExportedModuleReloadsWithTheTrainedWeightsAndBuffers() throws Exception {

@@ -3,7 +3,6 @@ package dev.goodput.trainer.model.torchscript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -43,9 +42,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,7 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
  * message when its files do not form a sequence, trained with gradient checkpointing to the plain step's gradients
  * bit for bit in less memory, checkpointed and resumed exactly, and exported as stages that load again.
  */
-class StagedModuleTest {
+class StagedModuleTest extends PyTorchManagerTest {
     /** examples/torchscript/export_model.py --stages: FashionCnn, with the weights of fashion_cnn.pt, in 4 stages. */
     static final Path FASHION_STAGES = Path.of("..", "examples", "torchscript", "fashion_cnn_stages");
     /** src/test/python/torchscript_fixtures.py: six stages, five of them conv blocks of equal size. */
@@ -64,7 +61,6 @@ class StagedModuleTest {
     static ExampleSet train;
     static ExampleSet test;
     static Normalization norm;
-    NDManager manager;
     @TempDir
     Path dir;
 
@@ -73,16 +69,6 @@ class StagedModuleTest {
         train = IdxReader.read(TestJobs.FASHION_MNIST, "train").slice(4096);
         test = IdxReader.read(TestJobs.FASHION_MNIST, "t10k").slice(64);
         norm = Normalization.of(train);
-    }
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
     }
 
     @Test

@@ -3,7 +3,6 @@ package dev.goodput.trainer.model.torchscript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import dev.goodput.trainer.checkpoint.CheckpointStore;
 import dev.goodput.trainer.checkpoint.ModelState;
@@ -11,8 +10,6 @@ import dev.goodput.trainer.checkpoint.Snapshot;
 import dev.goodput.trainer.checkpoint.TrainingState;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,20 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
  * restored into a model freshly loaded from the user's file, it gives the same eval logits and continues training
  * with the same losses.
  */
-class TorchScriptCheckpointTest {
-    NDManager manager;
+class TorchScriptCheckpointTest extends PyTorchManagerTest {
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-    }
 
     @Test
     void saveThenRestoreGivesIdenticalEvalLogitsAndTrainingContinuesIdentically() throws Exception {

@@ -3,7 +3,6 @@ package dev.goodput.trainer.model.torchscript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -19,27 +18,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Loading a user's TorchScript module, and the errors that tell the user what to change. */
-class TorchScriptLoaderTest {
+class TorchScriptLoaderTest extends PyTorchManagerTest {
     static final Shape ONE = new Shape(1, 1, 28, 28);
-    NDManager manager;
     @TempDir
     Path dir;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-    }
 
     @Test
     void loadsTheExampleWithItsParametersAndBuffers() {

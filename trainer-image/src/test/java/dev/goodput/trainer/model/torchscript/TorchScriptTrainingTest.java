@@ -3,7 +3,6 @@ package dev.goodput.trainer.model.torchscript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.offset;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -23,9 +22,7 @@ import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.optim.AdamW;
 import dev.goodput.trainer.optim.LrSchedule;
 import java.io.IOException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,27 +31,16 @@ import org.junit.jupiter.api.Test;
  * BatchNorm in train mode, dropout masks, GELU, LayerNorm, the bare parameter and the buffers all behave as in
  * PyTorch.
  */
-class TorchScriptTrainingTest {
+class TorchScriptTrainingTest extends PyTorchManagerTest {
     static Reference ref;
     static ExampleSet train;
     static ExampleSet test;
-    NDManager manager;
 
     @BeforeAll
     static void data() throws IOException {
         ref = Reference.load();
         train = IdxReader.read(TestJobs.FASHION_MNIST, "train");
         test = IdxReader.read(TestJobs.FASHION_MNIST, "t10k");
-    }
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
     }
 
     @Test

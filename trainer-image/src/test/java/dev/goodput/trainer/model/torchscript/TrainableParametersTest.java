@@ -3,7 +3,6 @@ package dev.goodput.trainer.model.torchscript;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
@@ -11,23 +10,10 @@ import dev.goodput.trainer.model.TrainableParameters;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** spec.model.trainable: only the parameters the regex matches train; the others keep their values. */
-class TrainableParametersTest {
-    NDManager manager;
-
-    @BeforeEach
-    void setUp() {
-        manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").defaultDevice(), "PyTorch");
-    }
-
-    @AfterEach
-    void tearDown() {
-        manager.close();
-    }
+class TrainableParametersTest extends PyTorchManagerTest {
 
     @Test
     void onlyMatchedParametersChangeAndTheOptimizerSeesOnlyThem() {
