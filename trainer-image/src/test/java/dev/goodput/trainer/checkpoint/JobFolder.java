@@ -1,5 +1,6 @@
 package dev.goodput.trainer.checkpoint;
 
+import dev.goodput.trainer.export.ModelExport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +37,8 @@ record JobFolder(Path dir) {
         if (!Files.isDirectory(dir)) return List.of();
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString())
-                    .filter(n -> !n.matches("step-[0-9]+") && !n.equals("latest") && !n.equals("report.html") && !n.equals("report-data.json"))
+                    .filter(n -> !n.matches("step-[0-9]+") && !n.equals("latest") && !n.equals("report.html") && !n.equals("report-data.json")
+                            && !n.equals(ModelExport.FOLDER)) // the trained model a finished run leaves
                     .sorted().toList();
         }
     }
