@@ -94,7 +94,7 @@ public final class TrainerRun {
         TrainingJobSpec spec = settings.manifest().spec;
         PreemptionDetector preemption = new PreemptionDetector(RunPlanner.grace(settings.gracePeriod(), spec));
         if (settings.handleSignals()) preemption.install();
-        preflight(() -> ModelFiles.checkReadable(spec.model));
+        preflight(() -> ModelFiles.checkReadable(spec.model, Boolean.TRUE.equals(spec.training.gradientCheckpointing)));
         preflight(() -> DataSource.checkReadable(spec.data));
         DataSource.Splits data = load(spec);
         preflight(() -> RunPlanner.checkHorizon(spec, data.train().size()));

@@ -26,7 +26,7 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         try {
             TrainingJobManifest m = ManifestReader.read(manifest, overrides);
-            ModelFiles.checkReadable(m.spec.model);
+            ModelFiles.checkReadable(m.spec.model, Boolean.TRUE.equals(m.spec.training.gradientCheckpointing));
             DataSource.checkReadable(m.spec.data);
             System.out.println(manifest + ": valid TrainingJob " + (m.metadata.name == null ? "" : m.metadata.name));
             return ExitCodes.FINISHED;

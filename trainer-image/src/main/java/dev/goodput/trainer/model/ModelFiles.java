@@ -15,6 +15,20 @@ public final class ModelFiles {
 
     private ModelFiles() {}
 
+    /**
+     * As {@link #checkReadable(ModelSpec)}, and gradient checkpointing needs a model made of segments: a TorchScript
+     * module in one file is one segment, so it is refused here (exit 78) rather than when the run assembles it.
+     */
+    public static void checkReadable(ModelSpec spec, boolean gradientCheckpointing) {
+        checkReadable(spec);
+        if (gradientCheckpointing && spec.torchscript != null && Files.isRegularFile(Path.of(spec.torchscript))) {
+            throw new IllegalArgumentException("spec.training.gradientCheckpointing: " + spec.torchscript + " is one"
+                    + " TorchScript file, whose layers the trainer cannot run one at a time; give spec.model.torchscript a"
+                    + " folder of stages (stage-0.pt, stage-1.pt, ...; examples/torchscript/export_model.py --stages)"
+                    + " or switch gradient checkpointing off");
+        }
+    }
+
     public static void checkReadable(ModelSpec spec) {
         if (spec.pretrained != null) {
             Path p = Path.of(spec.pretrained);

@@ -99,7 +99,8 @@ class StagedJobTest {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         TrainerRun run = new TrainerRun(TestJobs.settings(withCheckpointing(yaml(UserModels.FASHION_CNN, 2)),
                 dir.resolve("single")), new PrintStream(console, true));
-        assertThatThrownBy(run::run).isInstanceOf(IllegalArgumentException.class)
+        // Pre-flight (exit 78, not retried), before data is read or the module loaded.
+        assertThatThrownBy(run::run).isInstanceOf(dev.goodput.trainer.config.ConfigRefusal.class)
                 .hasMessageContaining("spec.training.gradientCheckpointing").hasMessageContaining("folder of stages");
     }
 }
