@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -61,7 +59,7 @@ public final class BertModelWriter implements ModelWriter {
             }
         }
         for (String f : List.of("config.json", "tokenizer.json")) Files.copy(pretrained.resolve(f), folder.resolve(f));
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(folder.resolve(DjlModelWriter.CARD).toFile(), card);
+        card.writeTo(folder);
     }
 
     private static void write(Path file, Map<String, NDArray> tensors) throws IOException {

@@ -1,8 +1,6 @@
 package dev.goodput.trainer.export;
 
 import ai.djl.nn.Block;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,7 +14,7 @@ import java.util.Map;
  */
 public final class DjlModelWriter implements ModelWriter {
     public static final String WEIGHTS = "model.params";
-    public static final String CARD = "model.json";
+    public static final String CARD = ModelCard.FILE;
     private final Block block;
     private final ModelCard card;
     private final Map<String, Path> extraFiles;
@@ -44,7 +42,7 @@ public final class DjlModelWriter implements ModelWriter {
              DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(os))) {
             block.saveParameters(out);
         }
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(folder.resolve(CARD).toFile(), card);
+        card.writeTo(folder);
         for (Map.Entry<String, Path> e : extraFiles.entrySet()) Files.copy(e.getValue(), folder.resolve(e.getKey()));
     }
 }

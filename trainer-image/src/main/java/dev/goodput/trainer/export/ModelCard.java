@@ -30,4 +30,13 @@ public record ModelCard(String format, String weights, ModelSpec model, int clas
     public record Text(int maxLength, int padId, String tokenizer) {}
 
     public record Base(String path, String sha256) {}
+
+    public static final String FILE = "model.json";
+
+    /** Writes this card as {@value #FILE} in {@code folder}, indented for people reading it. */
+    public void writeTo(java.nio.file.Path folder) throws java.io.IOException {
+        new com.fasterxml.jackson.databind.ObjectMapper()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                .writeValue(folder.resolve(FILE).toFile(), this);
+    }
 }

@@ -2,8 +2,6 @@ package dev.goodput.trainer.export;
 
 import dev.goodput.trainer.checkpoint.FileSha256;
 import ai.djl.pytorch.engine.PtSymbolBlock;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.goodput.trainer.model.torchscript.ExportedModelWriter;
 import dev.goodput.trainer.model.torchscript.StagedModule;
 import java.io.IOException;
@@ -75,6 +73,6 @@ public final class TorchScriptModelWriter implements ModelWriter {
             sums.append(FileSha256.of(file)).append("  ").append(files.get(i)).append('\n');
         }
         if (staged()) Files.writeString(folder.resolve(STAGE_SUMS), sums, StandardCharsets.UTF_8);
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(folder.resolve(DjlModelWriter.CARD).toFile(), card);
+        card.writeTo(folder);
     }
 }
