@@ -7,6 +7,7 @@ import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import dev.goodput.trainer.model.torchscript.ModuleBuffers;
 import dev.goodput.trainer.optim.Optimizer;
+import dev.goodput.trainer.runtime.NativeCopy;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -72,7 +73,7 @@ public final class ModelState {
                     throw new IllegalStateException("checkpoint parameter " + p.getKey() + " has shape " + saved.getShape()
                             + ", model has " + live.getShape());
                 }
-                live.set(saved.toByteBuffer());
+                NativeCopy.into(live, saved);
             }
             Map<String, byte[]> savedBuffers = new LinkedHashMap<>();
             for (String b : buffers.names()) savedBuffers.put(b, s.parameters().get(BUFFER_PREFIX + b));

@@ -10,6 +10,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import dev.goodput.trainer.optim.TrainableParameter;
+import dev.goodput.trainer.runtime.NativeCopy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -88,7 +89,7 @@ public final class DataParallelGradients implements GradientSource {
             PairList<String, Parameter> target = parameters.get(i);
             for (int j = 0; j < source.size(); j++) {
                 Pair<String, Parameter> s = source.get(j);
-                target.get(j).getValue().getArray().set(s.getValue().getArray().toByteBuffer());
+                NativeCopy.into(target.get(j).getValue().getArray(), s.getValue().getArray());
             }
         }
     }

@@ -14,6 +14,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import dev.goodput.trainer.optim.TrainableParameter;
+import dev.goodput.trainer.runtime.NativeScalar;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,7 +57,7 @@ public final class GradientAccumulator implements GradientSource {
                 logits = logits.mul(logits.getManager().ones(new Shape(1)));
             }
             NDArray loss = Losses.crossEntropy(logits, y);
-            gc.backward(lossScale == 1f ? loss : loss.mul(lossScale));
+            gc.backward(lossScale == 1f ? loss : NativeScalar.multiply(loss, lossScale));
             return loss.getFloat();
         }
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.optim.TrainableParameter;
+import dev.goodput.trainer.runtime.NativeCopy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +41,7 @@ public final class MixedPrecisionOptimizer implements Optimizer {
         inner.step(work, lr, gradScale);
         for (TrainableParameter p : half) {
             try (NDArray h = masters.get(p.name()).toType(DataType.FLOAT16, false)) {
-                p.value().set(h.toByteBuffer());
+                NativeCopy.into(p.value(), h);
             }
         }
     }
@@ -64,7 +65,7 @@ public final class MixedPrecisionOptimizer implements Optimizer {
             if (k.startsWith(MASTER)) {
                 NDArray m = masters.get(k.substring(MASTER.length()));
                 if (m == null) throw new IllegalArgumentException("checkpoint has a master weight the model lacks: " + k);
-                m.set(v.toByteBuffer());
+                NativeCopy.into(m, v);
             } else {
                 rest.put(k, v);
             }

@@ -13,6 +13,7 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.loop.Losses;
 import dev.goodput.trainer.optim.TrainableParameter;
+import dev.goodput.trainer.runtime.NativeScalar;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -77,7 +78,7 @@ public final class RecomputedGradients implements GradientSource {
                 logits = logits.mul(logits.getManager().ones(new Shape(1)));
             }
             NDArray loss = Losses.crossEntropy(logits, y);
-            collector.backward(lossScale == 1f ? loss : loss.mul(lossScale));
+            collector.backward(lossScale == 1f ? loss : NativeScalar.multiply(loss, lossScale));
             if (!below) return loss.getFloat();
             NDArray gradient = last.getGradient();
 

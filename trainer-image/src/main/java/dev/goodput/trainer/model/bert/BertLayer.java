@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dev.goodput.trainer.runtime.NativeScalar;
 
 /**
  * One post-norm transformer encoder layer as BERT has it: multi-head self-attention over the non-pad tokens, its
@@ -70,7 +71,7 @@ final class BertLayer extends DottedNameBlock {
         NDArray q = heads(query.apply(ps, hidden, training), n, length);
         NDArray k = heads(key.apply(ps, hidden, training), n, length);
         NDArray v = heads(value.apply(ps, hidden, training), n, length);
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) (1 / Math.sqrt(config.headSize())))
+        NDArray scores = NativeScalar.multiply(q.matMul(k.transpose(0, 1, 3, 2)), (float) (1 / Math.sqrt(config.headSize())))
                 .add(attentionBias);
         NDArray weights = dropout(scores.softmax(-1), config.attentionDropout(), training);
         NDArray context = weights.matMul(v).transpose(0, 2, 1, 3).reshape(n, length, config.hiddenSize());

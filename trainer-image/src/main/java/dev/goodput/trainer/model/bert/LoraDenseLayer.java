@@ -9,6 +9,7 @@ import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.training.initializer.UniformInitializer;
+import dev.goodput.trainer.runtime.NativeScalar;
 
 /**
  * A {@link DenseLayer} with a low-rank adapter: y = W x + b + s B A dropout(x), s = alpha / rank, with
@@ -41,7 +42,7 @@ final class LoraDenseLayer extends DenseLayer {
         NDArray b = ps.getValue(loraB, x.getDevice(), training);
         NDArray in = dropout > 0 ? Dropout.dropout(x, dropout, training).singletonOrThrow() : x;
         NDArray update = Linear.linear(Linear.linear(in, a).singletonOrThrow(), b).singletonOrThrow();
-        return base.add(update.mul(scaling));
+        return base.add(NativeScalar.multiply(update, scaling));
     }
 
     /**

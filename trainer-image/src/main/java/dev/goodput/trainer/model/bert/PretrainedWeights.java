@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
+import dev.goodput.trainer.runtime.NativeCopy;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -95,7 +96,7 @@ public final class PretrainedWeights {
             NDArray given = c.getKey();
             NDArray live = c.getValue();
             NDArray converted = given.getDataType() == live.getDataType() ? given : given.toType(live.getDataType(), true);
-            live.set(converted.toByteBuffer());
+            NativeCopy.into(live, converted);
         }
     }
 

@@ -2,13 +2,13 @@ package dev.goodput.trainer.model.torchscript;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
 import ai.djl.pytorch.jni.IValue;
 import ai.djl.pytorch.jni.IValueUtils;
 import ai.djl.ndarray.NDScope;
+import dev.goodput.trainer.runtime.NativeCopy;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +26,6 @@ import java.util.Map;
  */
 public final class ModuleBuffers {
     private static final ModuleBuffers NONE = new ModuleBuffers(List.of());
-    private static final NDIndex ALL = new NDIndex("...");
 
     /** One module's buffers, named {@code prefix + name}. */
     private record Part(String prefix, PtSymbolBlock block, NDManager manager, List<String> names) {}
@@ -105,10 +104,9 @@ public final class ModuleBuffers {
                         throw new IllegalStateException("checkpoint buffer " + name + " is " + saved.getDataType()
                                 + saved.getShape() + ", model has " + live[i].getDataType() + live[i].getShape());
                     }
-                    // A copy into the buffer's own storage. NDArray.set(Buffer) would not do: DJL points the tensor at
-                    // a direct buffer that only the handle keeps alive, and these handles are closed below, so the
-                    // module would be left reading freed memory.
-                    live[i].set(ALL, saved);
+                    // Into the buffer's own storage (NativeCopy says why not NDArray.set(Buffer)): these handles are
+                    // closed below while the module keeps the tensors.
+                    NativeCopy.into(live[i], saved);
                 }
             }
         }
@@ -155,7 +153,7 @@ public final class ModuleBuffers {
                 if (copy.length == 0) continue;
                 try (NDManager scratch = part.manager().newSubManager()) {
                     PtNDArray[] live = fetch(part, scratch);
-                    for (int i = 0; i < copy.length; i++) live[i].set(ALL, copy[i]);
+                    for (int i = 0; i < copy.length; i++) NativeCopy.into(live[i], copy[i]);
                 }
             }
         }
