@@ -20,10 +20,20 @@ import java.util.List;
 @ValidationRule(value = "(self.architecture == 'torchscript') == has(self.torchscript)", fieldPath = ".torchscript",
         reason = "FieldValueRequired",
         message = "spec.model.torchscript (the path of your exported module) goes with architecture: torchscript, and only with it")
-@ValidationRule(value = "!has(self.lora) || self.architecture == 'bert-classifier'", fieldPath = ".lora",
-        message = "spec.model.lora adds adapters to a transformer's linear layers: it applies to architecture bert-classifier")
-@ValidationRule(value = "!has(self.lora) || !has(self.trainable)", fieldPath = ".trainable",
-        message = "spec.model.trainable and spec.model.lora both choose what trains: with lora only the adapters and the head train; set one of them")
+@ValidationRule(value = "!has(self.lora) || self.architecture in ['bert-classifier', 'torchscript']", fieldPath = ".lora",
+        message = "spec.model.lora adds adapters to linear layers: it applies to architecture bert-classifier and torchscript")
+@ValidationRule(value = "!has(self.lora) || !has(self.trainable) || self.architecture == 'torchscript'", fieldPath = ".trainable",
+        message = "spec.model.trainable and spec.model.lora both choose what trains: with lora on bert-classifier the adapters and the head train; set one of them")
+@ValidationRule(value = "!has(self.lora) || !has(self.lora.targets) || self.architecture != 'bert-classifier'"
+        + " || self.lora.targets.all(t, t in ['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense'])",
+        fieldPath = ".lora.targets",
+        message = "spec.model.lora.targets: for bert-classifier each is one of query, key, value, attention.output.dense, intermediate.dense, output.dense")
+@ValidationRule(value = "!has(self.lora) || self.architecture != 'torchscript' || has(self.lora.targets)", fieldPath = ".lora.targets",
+        reason = "FieldValueRequired",
+        message = "spec.model.lora.targets is required for a torchscript module: the names of the nn.Linear layers to adapt (e.g. [fc] for the parameter fc.weight)")
+@ValidationRule(value = "!has(self.lora) || self.architecture != 'torchscript' || !has(self.lora.dropout) || self.lora.dropout == 0.0",
+        fieldPath = ".lora.dropout",
+        message = "spec.model.lora.dropout must be 0 for a torchscript module: its adapters are merged into the layer's weight, outside the module's forward, where there is no input to drop")
 public class ModelSpec {
     public static final String ARCHITECTURES = "mlp|cnn|resnet20|resnet18|resnet50|bert-classifier|torchscript";
 
@@ -52,11 +62,12 @@ public class ModelSpec {
 
     @Size(min = 1, max = 1024)
     @JsonPropertyDescription("A regular expression over parameter names: only parameters it matches (find) train, the rest are"
-            + " frozen. Absent = everything trains.")
+            + " frozen. Absent = everything trains. With lora on a torchscript module: what trains besides the adapters"
+            + " (e.g. the classifier).")
     public String trainable;
 
-    @JsonPropertyDescription("bert-classifier: train low-rank adapters on the chosen linear layers and the head, with the"
-            + " pretrained weights frozen.")
+    @JsonPropertyDescription("Train low-rank adapters on the chosen linear layers, the weights frozen: on bert-classifier with"
+            + " the new head; on a torchscript module with what trainable names.")
     public LoraSpec lora;
 
     @Min(1)
@@ -88,14 +99,14 @@ public class ModelSpec {
 
         @Min(0)
         @Max(0.9)
-        @JsonPropertyDescription("Dropout on the adapter's input (default 0.1).")
+        @JsonPropertyDescription("Dropout on the adapter's input (default 0.1; torchscript: 0, the only value it takes).")
         public Double dropout;
 
-        @Size(min = 1, max = 8)
-        @JsonPropertyDescription("Linear layers that get adapters, by the end of their name: query, key, value,"
-                + " attention.output.dense, intermediate.dense, output.dense (default [query, value]).")
-        @ValidationRule(value = "self.all(t, t in ['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense'])",
-                message = "spec.model.lora.targets: each is one of query, key, value, attention.output.dense, intermediate.dense, output.dense")
+        @Size(min = 1, max = 16)
+        @JsonPropertyDescription("Linear layers that get adapters, by the end of their name. bert-classifier: query, key, value,"
+                + " attention.output.dense, intermediate.dense, output.dense (default [query, value]). torchscript (required):"
+                + " module names whose .weight is 2-D, e.g. fc matches fc.weight and encoder.fc.weight; the trainer refuses"
+                + " a name that matches no module, listing the module's.")
         public List<String> targets;
 
         public int rankOrDefault() {
@@ -106,8 +117,9 @@ public class ModelSpec {
             return alpha == null ? 16.0 : alpha;
         }
 
-        public double dropoutOrDefault() {
-            return dropout == null ? 0.1 : dropout;
+        /** 0.1, except for a torchscript module, whose adapters take no dropout. */
+        public double dropoutOrDefault(String architecture) {
+            return dropout != null ? dropout : "torchscript".equals(architecture) ? 0.0 : 0.1;
         }
 
         public List<String> targetsOrDefault() {

@@ -171,8 +171,15 @@ class BadManifestCorpusTest {
                         "spec.model.torchscript", null),
                 new Bad("LoRA on a cnn", "spec.model.lora", java.util.Map.of("rank", 8)),
                 new Bad("LoRA rank 0", "spec.model.lora", java.util.Map.of("rank", 0), "spec.model.lora.rank", null),
-                new Bad("an unknown LoRA target", "spec.model.lora", java.util.Map.of("targets", List.of("query", "conv1")),
+                new Bad("a LoRA target BERT does not have", "spec.model", java.util.Map.of("architecture", "bert-classifier",
+                        "pretrained", "/models/minilm", "lora", java.util.Map.of("targets", List.of("query", "conv1"))),
                         "spec.model.lora.targets", null),
+                new Bad("LoRA on a TorchScript module naming no layer", "spec.model", java.util.Map.of("architecture",
+                        "torchscript", "torchscript", "/models/net.pt", "lora", java.util.Map.of("rank", 4)),
+                        "spec.model.lora.targets", null),
+                new Bad("adapter dropout on a TorchScript module", "spec.model", java.util.Map.of("architecture",
+                        "torchscript", "torchscript", "/models/net.pt", "lora",
+                        java.util.Map.of("targets", List.of("fc"), "dropout", 0.1)), "spec.model.lora.dropout", null),
                 new Bad("an empty trainable pattern", "spec.model.trainable", ""),
                 new Bad("a text format for an image model", "spec.data.format", "textcsv"),
                 new Bad("a text sequence of 4 tokens", "spec.data.text.maxLength", 4),
@@ -258,9 +265,23 @@ class BadManifestCorpusTest {
               training: {epochs: 1, gradientCheckpointing: true}
             """;
 
+    static final String TORCHSCRIPT_LORA = """
+            apiVersion: goodput.dev/v1alpha1
+            kind: TrainingJob
+            metadata:
+              name: corpus-torchscript-lora
+            spec:
+              model:
+                architecture: torchscript
+                torchscript: /models/fashion_cnn.pt
+                trainable: '^head\\.'
+                lora: {rank: 4, alpha: 8, dropout: 0, targets: [fc, stage-2.fc]}
+              training: {epochs: 1}
+            """;
+
     @Test
     void aTextJobAndABringYourOwnModelJobAreAcceptedByBoth(KubernetesClient client) {
-        for (String text : List.of(TEXT, TORCHSCRIPT)) {
+        for (String text : List.of(TEXT, TORCHSCRIPT, TORCHSCRIPT_LORA)) {
             assertThat(catchThrowable(() -> dryRunCreate(client, yaml(text)))).as("the apiserver accepts %s", text).isNull();
             assertThat(catchThrowable(() -> ManifestReader.parse(text, "job.yaml"))).as("the trainer accepts %s", text).isNull();
         }

@@ -33,6 +33,7 @@ public final class ModelState {
     /** Writes a snapshot's arrays into the live model and optimizer; names must match exactly. */
     public static void restore(Snapshot s, ModelArrays model, Optimizer optimizer, NDManager manager) {
         restore(s, model.parameters(), model.buffers(), optimizer, manager);
+        model.adapters().merge();
     }
 
     /** Phase one of a save: copy every array to host memory, on the training thread, between steps. */

@@ -70,17 +70,23 @@ public final class GradientAccumulator implements GradientSource {
      */
     @Override
     public List<TrainableParameter> gradients() {
-        if (handles == null) {
-            List<TrainableParameter> fetched = new ArrayList<>(trainable.size());
-            for (Pair<String, Parameter> p : trainable) {
-                NDArray value = p.getValue().getArray();
-                NDArray gradient = value.getGradient();
-                NDScope.unregister(gradient);
-                fetched.add(new TrainableParameter(p.getKey(), value, gradient));
-            }
-            handles = List.copyOf(fetched);
-        }
+        if (handles == null) handles = gradientHandles(trainable);
         return handles;
+    }
+
+    /**
+     * Each parameter with a handle to its gradient, fetched once after a backward (see {@link #gradients()}); the
+     * handles are not the caller's NDScope's.
+     */
+    public static List<TrainableParameter> gradientHandles(Iterable<Pair<String, Parameter>> parameters) {
+        List<TrainableParameter> fetched = new ArrayList<>();
+        for (Pair<String, Parameter> p : parameters) {
+            NDArray value = p.getValue().getArray();
+            NDArray gradient = value.getGradient();
+            NDScope.unregister(gradient);
+            fetched.add(new TrainableParameter(p.getKey(), value, gradient));
+        }
+        return List.copyOf(fetched);
     }
 
     @Override

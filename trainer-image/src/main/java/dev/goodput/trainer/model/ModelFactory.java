@@ -17,6 +17,7 @@ import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.model.bert.BertClassifier;
 import dev.goodput.trainer.model.bert.LoraSettings;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
+import dev.goodput.trainer.model.torchscript.ModuleAdapters;
 import dev.goodput.trainer.model.torchscript.ModuleBuffers;
 import dev.goodput.trainer.model.torchscript.StagedModule;
 import dev.goodput.trainer.model.torchscript.TorchScriptLoader;
@@ -24,6 +25,7 @@ import dev.goodput.trainer.model.torchscript.TorchScriptModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Builds the network a ModelSpec names: the built-in image networks, sized by their width and layers, or a pretrained
@@ -43,14 +45,14 @@ public final class ModelFactory {
             Path file = Path.of(spec.torchscript);
             if (Files.isDirectory(file)) {
                 StagedModule staged = TorchScriptLoader.loadStages(file, manager, one, train.classes());
-                if (spec.trainable != null) TrainableParameters.freezeAllBut(staged, spec.trainable);
+                ModuleAdapters adapters = adaptOrFreeze(spec, staged, manager);
                 // No weights file: a checkpoint holds every stage's parameters, frozen ones included, rather than
                 // identifying the frozen ones by one file's hash (BaseWeights hashes a file, not a folder).
-                return new LoadedModel(staged, staged.buffers(), null);
+                return new LoadedModel(staged, staged.buffers(), null, adapters);
             }
             TorchScriptModel m = TorchScriptLoader.load(file, manager, one, train.classes());
-            if (spec.trainable != null) TrainableParameters.freezeAllBut(m.block(), spec.trainable);
-            return new LoadedModel(m.block(), m.buffers(), file);
+            ModuleAdapters adapters = adaptOrFreeze(spec, m.block(), manager);
+            return new LoadedModel(m.block(), m.buffers(), file, adapters);
         }
         Block block = build(spec, train.classes());
         // Before initialize, so frozen arrays are never made to require gradients.
@@ -64,8 +66,20 @@ public final class ModelFactory {
         return new LoadedModel(block, ModuleBuffers.none(), null);
     }
 
+    /** A module's LoRA adapters (freezing what trainable does not name), or spec.model.trainable alone. */
+    private static ModuleAdapters adaptOrFreeze(ModelSpec spec, Block module, NDManager manager) {
+        if (spec.lora != null) {
+            ModelSpec.LoraSpec l = spec.lora;
+            Pattern alsoTrains = spec.trainable == null ? null : TrainableParameters.checked(module, spec.trainable);
+            return ModuleAdapters.attach(module, l.rankOrDefault(), l.alphaOrDefault(), l.targetsOrDefault(), alsoTrains,
+                    manager);
+        }
+        if (spec.trainable != null) TrainableParameters.freezeAllBut(module, spec.trainable);
+        return ModuleAdapters.none();
+    }
+
     static LoraSettings lora(ModelSpec.LoraSpec lora) {
-        return lora == null ? null : new LoraSettings(lora.rankOrDefault(), lora.alphaOrDefault(), lora.dropoutOrDefault(),
+        return lora == null ? null : new LoraSettings(lora.rankOrDefault(), lora.alphaOrDefault(), lora.dropoutOrDefault("bert-classifier"),
                 lora.targetsOrDefault());
     }
 

@@ -23,6 +23,16 @@ public final class TrainableParameters {
      * @return the names left trainable, in the block's order
      */
     public static List<String> freezeAllBut(Block block, String regex) {
+        Pattern pattern = checked(block, regex);
+        List<Pair<String, Parameter>> all = block.getParameters().stream().toList();
+        for (Pair<String, Parameter> p : all) {
+            if (!pattern.matcher(p.getKey()).find()) p.getValue().freeze(true);
+        }
+        return all.stream().map(Pair::getKey).filter(n -> pattern.matcher(n).find()).toList();
+    }
+
+    /** {@code regex} compiled, refused when invalid or when it finds none of the block's parameters. */
+    public static Pattern checked(Block block, String regex) {
         Pattern pattern;
         try {
             pattern = Pattern.compile(regex);
@@ -38,9 +48,6 @@ public final class TrainableParameters {
             throw new IllegalArgumentException("spec.model.trainable: '" + regex + "' matches none of the model's "
                     + all.size() + " parameters, so nothing would train; its parameters are " + shown);
         }
-        for (Pair<String, Parameter> p : all) {
-            if (!pattern.matcher(p.getKey()).find()) p.getValue().freeze(true);
-        }
-        return kept;
+        return pattern;
     }
 }

@@ -20,6 +20,7 @@ import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.model.ModelFactory;
+import dev.goodput.trainer.model.torchscript.AdapterGradients;
 import dev.goodput.trainer.model.LoadedModel;
 import dev.goodput.trainer.checkpoint.ModelArrays;
 import dev.goodput.trainer.checkpoint.BaseWeights;
@@ -69,6 +70,7 @@ public final class ComponentAssembler {
         }
         GradientSource gradients = run.recompute() && block instanceof Segmented segmented
                 ? new RecomputedGradients(segmented, parameterStore) : new GradientAccumulator(block, parameterStore);
+        if (!model.adapters().isEmpty()) gradients = new AdapterGradients(gradients, model.adapters());
         int n = run.devices().devices().size();
         if (replicas && n > 1) {
             List<NDManager> all = new ArrayList<>(List.of(manager));
@@ -88,7 +90,7 @@ public final class ComponentAssembler {
                 Math.min(run.evalBatchCap(), steps.microBatch()), run.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
         TrainingStep step = new TrainingStep(manager, gradients, optimizer, scaler, steps.clipNorm(), steps.accumulation(),
                 steps.schedule(), steps.seed());
-        return new Components(block, ModelArrays.of(block, model.buffers(), model.weightsFile()), parameterStore, optimizer, scaler, step,
+        return new Components(block, ModelArrays.of(block, model.buffers(), model.weightsFile(), model.adapters()), parameterStore, optimizer, scaler, step,
                 new BatchAssembler(train, norm, run.data().augment, steps.seed()), evaluator, List.copyOf(others));
     }
 

@@ -20,20 +20,20 @@ public record Components(Block block, ModelArrays arrays, ParameterStore paramet
                          TrainingStep step, BatchAssembler train, Evaluator evaluator, List<NDManager> replicaManagers)
         implements AutoCloseable {
 
-    /** Elements of the parameters that train. */
+    /** Elements of the parameters that train: a TorchScript module's adapters in place of the weights they adapt. */
     public long parameterCount() {
         long n = 0;
         for (var p : block.getParameters()) {
             if (p.getValue().requiresGradient()) n += p.getValue().getArray().size();
         }
-        return n;
+        return n - arrays.adapters().adaptedSize() + arrays.adapters().size();
     }
 
-    /** Elements of every parameter, frozen ones included. */
+    /** Elements of every parameter, frozen ones included (adapters too). */
     public long allParameterCount() {
         long n = 0;
         for (var p : block.getParameters()) n += p.getValue().getArray().size();
-        return n;
+        return n + arrays.adapters().size();
     }
 
     @Override
