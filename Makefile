@@ -9,8 +9,8 @@ TRAINER_JAR := trainer-image/target/goodput-trainer.jar
 DATASET := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 DEMO_DIR := goodput-runs/demo
 # As the trainer image runs it: C1 only, so the JIT's optimising compiler does not take a core from libtorch's
-# threads while training starts (bench/README.md).
-TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1
+# threads while training starts (bench/README.md); SerialGC, for less resident memory (trainer-image/Dockerfile).
+TRAINER_JAVA_OPTS ?= -XX:TieredStopAtLevel=1 -XX:+UseSerialGC
 
 .PHONY: demo test e2e build trainer deps clean gpu-carry cluster cluster-down cluster-smoke cluster-e2e text-data
 
