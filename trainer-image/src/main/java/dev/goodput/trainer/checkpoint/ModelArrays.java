@@ -34,7 +34,7 @@ public record ModelArrays(PairList<String, Parameter> parameters, ModuleBuffers 
         PairList<String, Parameter> all = block.getParameters();
         PairList<String, Parameter> trainable = new PairList<>();
         for (Pair<String, Parameter> p : all) {
-            if (p.getValue().requiresGradient() && !adapters.adapts(p.getValue())) trainable.add(p);
+            if (p.getValue().requiresGradient() && !adapters.adapts(p.getKey())) trainable.add(p);
         }
         boolean frozenFromFile = weightsFile != null && trainable.size() < all.size();
         PairList<String, Parameter> saved = new PairList<>();

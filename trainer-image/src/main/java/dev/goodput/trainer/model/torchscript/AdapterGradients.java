@@ -39,16 +39,12 @@ public final class AdapterGradients implements GradientSource {
         adapters.backpropagate();
         List<TrainableParameter> all = new ArrayList<>();
         for (TrainableParameter p : module.gradients()) {
-            if (!adapted(p)) all.add(p);
+            if (!adapters.adapts(p.name())) all.add(p);
         }
         // As GradientAccumulator: libtorch accumulates into and zeroes a gradient in place, so one handle serves.
         if (adapterHandles == null) adapterHandles = GradientAccumulator.gradientHandles(adapterParameters);
         all.addAll(adapterHandles);
         return all;
-    }
-
-    private boolean adapted(TrainableParameter p) {
-        return adapters.adaptsName(p.name());
     }
 
     @Override

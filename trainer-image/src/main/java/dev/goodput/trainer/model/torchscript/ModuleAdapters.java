@@ -35,6 +35,7 @@ import java.util.regex.Pattern;
  */
 public final class ModuleAdapters {
     private static final ModuleAdapters NONE = new ModuleAdapters(List.of(), 1f);
+    private static final String WEIGHT = ".weight";
 
     /** One adapted weight: the module's parameter, its frozen base values and the two adapters. */
     private record Adapter(String module, Parameter weight, NDArray base, Parameter a, Parameter b) {}
@@ -54,8 +55,8 @@ public final class ModuleAdapters {
     /**
      * Adds adapters of {@code rank} to every 2-D {@code .weight} parameter whose module name is a target or ends with
      * "." + a target ({@code fc} adapts {@code fc.weight} and {@code stage-1.fc.weight}). Every other parameter of the
-     * block is frozen unless {@code trainable} finds its name; the adapted weights keep requiring
-     * gradients, which is how their gradient reaches the adapters; {@code trainable} may be null. A starts uniform in +-1/sqrt(in) from libtorch's
+     * block is frozen unless {@code trainable} (may be null) finds its name; the adapted weights keep requiring
+     * gradients, which is how their gradient reaches the adapters. A starts uniform in +-1/sqrt(in) from libtorch's
      * generator, B at zero, so the module starts as loaded.
      */
     public static ModuleAdapters attach(Block block, int rank, double alpha, List<String> targets, Pattern trainable,
@@ -65,7 +66,8 @@ public final class ModuleAdapters {
         List<String> notLinear = new ArrayList<>();
         for (Pair<String, Parameter> p : block.getParameters()) {
             String name = p.getKey();
-            String target = name.endsWith(".weight") ? matching(name.substring(0, name.length() - ".weight".length()), targets) : null;
+            String module = moduleOfWeight(name);
+            String target = module == null ? null : matching(module, targets);
             if (target == null) {
                 if (trainable == null || !trainable.matcher(name).find()) p.getValue().freeze(true);
                 continue;
@@ -79,7 +81,6 @@ public final class ModuleAdapters {
             }
             long out = w.getShape().get(0);
             long in = w.getShape().get(1);
-            String module = name.substring(0, name.length() - ".weight".length());
             NDArray base = w.duplicate();
             base.attach(manager);
             NDScope.unregister(base);
@@ -93,12 +94,17 @@ public final class ModuleAdapters {
                     + String.join(", ", notLinear));
         }
         if (!unmatched.isEmpty()) {
-            List<String> weights = block.getParameters().stream().map(Pair::getKey).filter(n -> n.endsWith(".weight"))
-                    .map(n -> n.substring(0, n.length() - ".weight".length())).toList();
+            List<String> weights = block.getParameters().stream().map(p -> moduleOfWeight(p.getKey()))
+                    .filter(java.util.Objects::nonNull).toList();
             throw new IllegalArgumentException("spec.model.lora.targets: " + unmatched + " name no module with a weight;"
                     + " the module's are " + weights);
         }
         return new ModuleAdapters(List.copyOf(adapters), (float) (alpha / rank));
+    }
+
+    /** {@code fc} for the parameter {@code fc.weight}; null for a parameter that is not a weight. */
+    private static String moduleOfWeight(String parameterName) {
+        return parameterName.endsWith(WEIGHT) ? parameterName.substring(0, parameterName.length() - WEIGHT.length()) : null;
     }
 
     private static String matching(String module, List<String> targets) {
@@ -130,14 +136,6 @@ public final class ModuleAdapters {
         return all;
     }
 
-    /** Whether {@code p} is an adapted weight: it has gradients, but the adapters train in its place. */
-    public boolean adapts(Parameter p) {
-        for (Adapter ad : adapters) {
-            if (ad.weight() == p) return true;
-        }
-        return false;
-    }
-
     /** W := W0 + s B A for every adapted weight, in place, outside autograd. */
     public void merge() {
         boolean grad = JniUtils.isGradMode();
@@ -163,10 +161,13 @@ public final class ModuleAdapters {
         }
     }
 
-    /** Whether the parameter of that name is an adapted weight. */
-    public boolean adaptsName(String parameterName) {
+    /**
+     * Whether the parameter of that name is an adapted weight: it has gradients, but the adapters train in its place
+     * (neither the optimizer nor a checkpoint takes it).
+     */
+    public boolean adapts(String parameterName) {
         for (Adapter ad : adapters) {
-            if (parameterName.equals(ad.module() + ".weight")) return true;
+            if (parameterName.equals(ad.module() + WEIGHT)) return true;
         }
         return false;
     }
