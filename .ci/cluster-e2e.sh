@@ -107,6 +107,19 @@ sys.exit(0 if eval(sys.argv[1]) else 1)' "$expr" 2>/dev/null; then return; fi
   fail "$job" "$job: not $what after ${timeout}s"
 }
 pod_of() { kubectl -n "$NS" get pods -l "goodput.dev/job=$1,goodput.dev/attempt=$2" -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
+# wait_scraped JOB ATTEMPT: waits until Prometheus holds a trainer series of that attempt. An attempt this test
+# interrupts may live for less than the time service discovery and the first scrape take on a loaded machine; the
+# check in part 7 that every attempt was scraped must test the labelling, not that race.
+wait_scraped() {
+  local start=$SECONDS
+  while (( SECONDS - start < 90 )); do
+    curl -fsS "$PROM/api/v1/query" --data-urlencode \
+      "query=count(goodput_trainer_steps_total{namespace=\"$NS\",job=\"$1\",attempt=\"$2\"})" 2>/dev/null \
+      | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["data"]["result"] else 1)' 2>/dev/null && return
+    sleep 1
+  done
+  fail "$1" "Prometheus did not scrape $1 attempt $2 within 90 s"
+}
 
 # ---- 1 and 6: the chart into restricted namespaces ---------------------------------------------------------------
 remove_jobs_then_operator   # what an earlier run with GOODPUT_E2E_KEEP=1 left
@@ -159,6 +172,7 @@ if want slow-save; then
   # minute. A few seconds of training later:
   wait_until slow-save 180 "training" 'any(c["type"] == "Running" and c["reason"] == "Training" for c in s.get("conditions", []))'
   sleep 3
+  wait_scraped slow-save 1
   pod=$(pod_of slow-save 1)
   grace=$(kubectl -n "$NS" get pod "$pod" -o jsonpath='{.spec.terminationGracePeriodSeconds}')
   log "slow-save: kubectl delete pod $pod while it trains (grace period ${grace}s)"
@@ -223,6 +237,7 @@ EOF
   kubectl -n "$NS" apply -f cluster/e2e/preempted.yaml >/dev/null
   wait_until preempted 120 "training" 'any(c["type"] == "Running" and c["reason"] == "Training" for c in s.get("conditions", []))'
   sleep 3
+  wait_scraped preempted 1
   # Just more CPU than the node has free beside the trainer, and less than it has without it.
   urgent_cpu=$(kubectl get pods -A -o json | python3 -c '
 import json, sys
@@ -254,6 +269,7 @@ EOF
   kubectl -n "$NS" delete pod urgent --wait >/dev/null
   wait_until preempted 120 "training in attempt 2" 'len(h) >= 2 and any(c["type"] == "Running" and c["reason"] == "Training" and c["message"].startswith("attempt 2:") for c in s.get("conditions", []))'
   sleep 3
+  wait_scraped preempted 2
   pod=$(pod_of preempted 2)
   log "preemption: evicting $pod through the Eviction API while it trains"
   kubectl create --raw "/api/v1/namespaces/$NS/pods/$pod/eviction" -f - >/dev/null <<EOF
