@@ -20,6 +20,12 @@ import dev.goodput.api.status.ModelOutput;
 import dev.goodput.trainer.run.Components;
 import dev.goodput.trainer.model.ModelFiles;
 import dev.goodput.trainer.device.DeviceSelection;
+import dev.goodput.trainer.data.DataShard;
+import dev.goodput.trainer.distributed.DistributedGradients;
+import dev.goodput.trainer.distributed.GroupPeers;
+import dev.goodput.trainer.distributed.ProcessGroup;
+import dev.goodput.trainer.distributed.World;
+import dev.goodput.trainer.loop.Peers;
 import dev.goodput.trainer.loop.ProgressListener;
 import dev.goodput.trainer.loop.ProgressListeners;
 import dev.goodput.trainer.loop.RunProgress;
@@ -100,11 +106,16 @@ public final class TrainerRun {
         preflight(() -> RunPlanner.checkHorizon(spec, data.train().size()));
 
         int cpus = Runtime.getRuntime().availableProcessors();
+        World world = settings.world();
         Engine engine = Engine.getEngine("PyTorch");
-        DeviceSelection devices = DeviceSelection.select(spec.resources == null ? null : spec.resources.gpus,
-                System.getenv("CUDA_VISIBLE_DEVICES"), engine.getGpuCount());
-        RunPlan plan = preflight(() -> RunPlanner.plan(spec, settings.gracePeriod(), new RunPlanner.Machine(cpus, devices,
-                () -> MemoryMeter.cudaTotal(devices.devices().get(0)), ProcessMemory::containerLimitBytes)));
+        DeviceSelection devices = localDevice(world, DeviceSelection.select(spec.resources == null ? null : spec.resources.gpus,
+                System.getenv("CUDA_VISIBLE_DEVICES"), engine.getGpuCount()));
+        // Processes that share a machine share its cores: libtorch's threads are divided among them, or their
+        // OpenMP threads fight over the same cores at every parallel region.
+        int cores = Math.max(1, cpus / world.localSize());
+        DataShard shard = new DataShard(world.rank(), world.size());
+        RunPlan plan = preflight(() -> RunPlanner.plan(spec, settings.gracePeriod(), new RunPlanner.Machine(cores, devices,
+                () -> MemoryMeter.cudaTotal(devices.devices().get(0)), ProcessMemory::containerLimitBytes), shard));
         plan.notes().forEach(out::println);
         JniUtils.setNumThreads(plan.threads());
         // What the pod holds, for per-node prices: the GPUs it was given are billed whether or not the engine sees them;
@@ -129,9 +140,10 @@ public final class TrainerRun {
             BatchPlanner.Decision batch = new BatchPlanner(spec, plan, data, progress, out)
                     .choose(resume.tunedBatch(), manager);
             NativeHeapPolicy.apply(devices.gpu(), batch, out);
-            if (batch.choice().global() != plan.globalBatch() && !"checkpoint".equals(batch.choice().source())) {
-                out.printf("globalBatchSize %d is not a multiple of micro-batch %d: using %d%n", plan.globalBatch(),
-                        batch.choice().micro(), batch.choice().global());
+            if (batch.choice().global() != plan.rankBatch() && !"checkpoint".equals(batch.choice().source())) {
+                out.printf("globalBatchSize %d is not a multiple of micro-batch %d%s: using %d%n", plan.globalBatch(),
+                        batch.choice().micro(), world.distributed() ? " x " + world.size() + " processes" : "",
+                        batch.choice().global() * world.size());
             }
             TrainingPlan steps = preflight(() -> RunPlanner.steps(spec, plan, data.train().size(), batch.choice()));
             progress.totalSteps(steps.totalSteps());
@@ -140,13 +152,18 @@ public final class TrainerRun {
             engine.setRandomSeed((int) steps.seed());
             ProcessMemory.resetPeak();
             CheckpointReporter reporter = new CheckpointReporter(out, progress);
-            try (CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, steps.checkpointInterval(), metrics,
+            try (ProcessGroup group = world.distributed() ? join(world) : null;
+                 CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, steps.checkpointInterval(), metrics,
                     reporter, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println);
-                 Components c = ComponentAssembler.assemble(plan, steps, data, manager, true)) {
+                 Components c = ComponentAssembler.assemble(plan, steps, data, manager, true, group)) {
                 AttemptLog attempts = new AttemptLog(settings.attempt(), processStart,
                         spec.cost == null ? null : spec.cost.pricePerHour, progress::isTargetReached, System::currentTimeMillis);
                 CheckpointedStates states = ComponentAssembler.checkpointedStates(c, plan, progress, attempts);
                 resume.restore(c, states, manager, progress, reporter, out);
+                // Every process built and restored the same model; rank 0's values are made everyone's regardless, as
+                // DDP does, so no difference in initialisation can make the processes train different models.
+                if (group != null) DistributedGradients.broadcastFromLeader(group, c.arrays().parameters());
+                Peers peers = group == null ? Peers.NONE : new GroupPeers(group);
                 long every = c.allParameterCount();
                 // With adapters or a trainable pattern, say how much trains (BatchNorm's running statistics, which
                 // never train, are not what a user froze).
@@ -158,6 +175,10 @@ public final class TrainerRun {
                         spec.model.architecture, trained, plan.precision(), steps.globalBatch(), steps.microBatch(),
                         steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
                         server == null ? "no metrics port" : "metrics on :" + server.port());
+                if (world.distributed()) {
+                    out.printf(Locale.ROOT, "data parallel: rank %d of %d (c10d, Gloo), %d examples of each global batch of %d%n",
+                            world.rank(), world.size(), plan.rankBatch(), steps.globalBatch());
+                }
                 if (devices.devices().size() > 1) {
                     out.println("data parallel over " + devices.devices() + ": micro-batch " + steps.microBatch() + " split across them");
                 }
@@ -168,14 +189,15 @@ public final class TrainerRun {
                 ProgressListener observers = new ProgressListeners(all);
                 TrainingLoop loop = new TrainingLoop(new TrainingLoop.Parts(manager, c.block(), c.arrays(), c.parameterStore(), c.step(),
                         c.optimizer(), c.scaler(), c.train(), c.evaluator()), steps,
-                        new StoppingRule(spec.target), checkpoints, preemption, progress, states, observers);
+                        new StoppingRule(spec.target), checkpoints, preemption, progress, states, observers, peers);
                 outcome = loop.run();
-                if (outcome.reason() != TrainingLoop.Reason.PREEMPTED && outcome.checkpointed()) {
+                if (world.leader() && outcome.reason() != TrainingLoop.Reason.PREEMPTED && outcome.checkpointed()) {
                     exportModel(spec, c, data, progress);
                 }
                 observers.onFinish(progress.report());
-                return new RunConclusion(new RunConclusion.Destinations(settings.terminationLog(),
-                        settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints()),
+                // The report is the leader's: the others trained the same steps and would write the same files.
+                return new RunConclusion(new RunConclusion.Destinations(settings.terminationLog(), !world.leader() ? null
+                        : settings.reportDir() != null ? settings.reportDir() : settings.jobCheckpoints()),
                         out, preemption, progress, metrics, report, attempts).conclude(outcome, steps, checkpoints);
             }
         }
@@ -196,6 +218,22 @@ public final class TrainerRun {
             out.println("goodput: warning: the trained model was not written (" + e.getMessage()
                     + "); the last checkpoint holds its weights");
         }
+    }
+
+    /**
+     * Rendezvous with the other processes. Rank 0 serves the store; the others retry until it answers, so the
+     * processes may start in any order; none of them gets past this line until all have arrived, or the timeout.
+     */
+    private ProcessGroup join(World world) {
+        out.printf(Locale.ROOT, "data parallel: rank %d of %d joining %s:%d (timeout %ds)%n", world.rank(), world.size(),
+                world.masterAddr(), world.masterPort(), world.timeout().toSeconds());
+        return ProcessGroup.join(world, System.getenv("GLOO_SOCKET_IFNAME"));
+    }
+
+    /** One process per GPU when several processes share a pod's GPUs: the one at its local rank. */
+    private static DeviceSelection localDevice(World world, DeviceSelection devices) {
+        if (!world.distributed() || devices.devices().size() <= 1) return devices;
+        return new DeviceSelection(List.of(devices.devices().get(world.localRank() % devices.devices().size())), devices.note());
     }
 
     private DataSource.Splits load(TrainingJobSpec spec) {

@@ -48,7 +48,8 @@ public final class TestJobs {
     }
 
     public static RunSettings settings(TrainingJobManifest m, Path checkpoints) {
-        return new RunSettings(m, Path.of("test.yaml"), checkpoints, "job", 0, -1, null, false, null, false, null);
+        return new RunSettings(m, Path.of("test.yaml"), checkpoints, "job", 0, -1, null, false, null, false, null,
+                dev.goodput.trainer.distributed.World.single());
     }
 
     /** Runs the trainer in this JVM, its console output captured. */

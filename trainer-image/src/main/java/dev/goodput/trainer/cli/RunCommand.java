@@ -11,6 +11,7 @@ import dev.goodput.trainer.run.TerminationMessage;
 import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import java.nio.file.Files;
+import dev.goodput.trainer.distributed.World;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -67,7 +68,13 @@ final class RunCommand implements Callable<Integer> {
         // must plan its SIGTERM save within what the kubelet will actually wait, not the manifest's default.
         java.time.Duration grace = env("GOODPUT_GRACE_PERIOD_SECONDS").map(Long::parseLong).map(java.time.Duration::ofSeconds)
                 .orElse(null);
-        RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true, grace);
+        World world;
+        try {
+            world = World.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            return refuse("cannot join the run's processes: " + e.getMessage(), termination);
+        }
+        RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true, grace, world);
         try {
             return new TrainerRun(settings, System.out).run();
         } catch (ConfigRefusal e) {

@@ -1,6 +1,7 @@
 package dev.goodput.trainer.config;
 
 import dev.goodput.api.TrainingJobManifest;
+import dev.goodput.trainer.distributed.World;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -18,10 +19,11 @@ import java.time.Duration;
  * @param handleSignals    turn SIGTERM/SIGINT into checkpoint-and-exit (off when a test runs the trainer in-process)
  * @param gracePeriod      time from SIGTERM to SIGKILL: the pod's terminationGracePeriodSeconds, which the operator
  *                         passes as GOODPUT_GRACE_PERIOD_SECONDS; null = spec.checkpoint.gracePeriodSeconds, else 30 s
+ * @param world            this process's rank among the processes training the model together (one, by default)
  */
 public record RunSettings(TrainingJobManifest manifest, Path manifestPath, Path checkpointRoot, String jobId,
                           int attempt, int metricsPort, Path terminationLog, boolean progressBar, Path reportDir,
-                          boolean handleSignals, Duration gracePeriod) {
+                          boolean handleSignals, Duration gracePeriod, World world) {
 
     public Path jobCheckpoints() {
         return checkpointRoot.resolve(jobId);

@@ -6,7 +6,8 @@ import java.time.Duration;
 /**
  * The run's steps once its batch is known: batch and accumulation, the run's length, the learning-rate schedule,
  * clipping, the loader and the checkpoint cadence, every default resolved by {@code run.RunPlanner}. The loop reads
- * this instead of the raw spec.
+ * this instead of the raw spec. With several processes, {@code globalBatch} is the whole batch of one step over all
+ * of them, and {@code microBatch x accumulation} is this process's share ({@code shard}).
  */
 public record TrainingPlan(
         int globalBatch,
@@ -24,5 +25,6 @@ public record TrainingPlan(
         int prefetch,
         Integer evalEverySteps,
         Duration checkpointInterval,
-        int checkpointKeep) {
+        int checkpointKeep,
+        dev.goodput.trainer.data.DataShard shard) {
 }

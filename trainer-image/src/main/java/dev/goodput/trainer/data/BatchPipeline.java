@@ -17,6 +17,8 @@ public final class BatchPipeline implements MicroBatches, AutoCloseable {
     private final long seed;
     private final int micro;
     private final int accumulation;
+    private final int globalBatch;
+    private final int offset;
     private final int prefetch;
     private final ExecutorService pool;
     private final ArrayDeque<CompletableFuture<Loaded>> ahead = new ArrayDeque<>();
@@ -31,14 +33,26 @@ public final class BatchPipeline implements MicroBatches, AutoCloseable {
 
     public BatchPipeline(BatchAssembler assembler, long seed, int micro, int accumulation, DataPosition start,
                          int workers, int prefetch) {
-        if ((long) micro * accumulation > assembler.examples().size()) {
-            throw new IllegalArgumentException("spec.training.globalBatchSize: " + micro * accumulation
+        this(assembler, seed, micro, accumulation, DataShard.WHOLE, start, workers, prefetch);
+    }
+
+    /**
+     * @param shard which slice of each global batch ({@code micro x accumulation x shard.ranks()} examples) this process
+     *              reads; {@link DataShard#WHOLE} for a single process
+     */
+    public BatchPipeline(BatchAssembler assembler, long seed, int micro, int accumulation, DataShard shard,
+                         DataPosition start, int workers, int prefetch) {
+        long global = (long) micro * accumulation * shard.ranks();
+        if (global > assembler.examples().size()) {
+            throw new IllegalArgumentException("spec.training.globalBatchSize: " + global
                     + " is larger than the " + assembler.examples().size() + " training examples");
         }
         this.assembler = assembler;
         this.seed = seed;
         this.micro = micro;
         this.accumulation = accumulation;
+        this.globalBatch = (int) global;
+        this.offset = shard.offset(micro * accumulation);
         this.cursor = start;
         this.prefetch = workers == 0 ? 0 : Math.max(1, prefetch);
         AtomicInteger n = new AtomicInteger();
@@ -74,12 +88,12 @@ public final class BatchPipeline implements MicroBatches, AutoCloseable {
             cachedOrder = EpochOrder.permutation(seed, cursor.epoch(), size);
             cachedEpoch = cursor.epoch();
         }
-        int from = cursor.index() + microInStep * micro;
+        int from = cursor.index() + offset + microInStep * micro;
         boolean stepEnd = ++microInStep == accumulation;
         DataPosition start = cursor;
         if (stepEnd) {
             microInStep = 0;
-            cursor = cursor.advance(micro * accumulation, size);
+            cursor = cursor.advance(globalBatch, size);
         }
         return new Planned(cachedOrder, from, start.epoch(), stepEnd, cursor);
     }

@@ -16,4 +16,12 @@ public interface GradientSource {
 
     /** Called after the optimizer changed the parameters, e.g. to copy them to other replicas. */
     default void afterUpdate() {}
+
+    /**
+     * The step's loss to report, given the mean over this process's micro-batches; called after {@link #gradients()}.
+     * Across processes, the mean over all of them.
+     */
+    default double stepLoss(double localMean) {
+        return localMean;
+    }
 }

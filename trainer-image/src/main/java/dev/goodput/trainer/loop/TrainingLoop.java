@@ -41,6 +41,7 @@ public final class TrainingLoop {
     private final ThroughputMeter meter = new ThroughputMeter();
     private final LossScaler scaler;
     private final CheckpointedStates states;
+    private final Peers peers;
 
     public enum Reason { TARGET_REACHED, BUDGET_SPENT, PATIENCE_EXHAUSTED, PREEMPTED, CHECKPOINTS_FAILING }
 
@@ -56,6 +57,16 @@ public final class TrainingLoop {
     public TrainingLoop(Parts parts, TrainingPlan plan, StoppingRule stopping, CheckpointCoordinator checkpoints,
                         PreemptionDetector preemption, RunProgress progress, CheckpointedStates states,
                         ProgressListener listener) {
+        this(parts, plan, stopping, checkpoints, preemption, progress, states, listener, Peers.NONE);
+    }
+
+    /**
+     * @param peers the other processes training this model: stops are agreed with them and only the leader saves
+     */
+    public TrainingLoop(Parts parts, TrainingPlan plan, StoppingRule stopping, CheckpointCoordinator checkpoints,
+                        PreemptionDetector preemption, RunProgress progress, CheckpointedStates states,
+                        ProgressListener listener, Peers peers) {
+        this.peers = peers;
         this.manager = parts.manager();
         this.block = parts.block();
         this.parameterStore = parts.parameterStore();
@@ -80,13 +91,22 @@ public final class TrainingLoop {
         progress.startClock();
         checkpoints.startClock(progress.trainingSeconds(), progress.resumedFrom() == null ? -1 : progress.resumedFrom());
         try (BatchPipeline pipeline = new BatchPipeline(train, plan.seed(), plan.microBatch(), plan.accumulation(),
-                progress.position(), plan.loaderWorkers(), plan.prefetch())) {
+                plan.shard(), progress.position(), plan.loaderWorkers(), plan.prefetch())) {
             // A job resumed after it already met its target (a pod restarted after success) just reports again.
             if (progress.isTargetReached()) return finish(Reason.TARGET_REACHED);
             while (true) {
-                Reason budget = budgetSpent();
+                // What only this process may have seen is agreed first: a SIGTERM, its clock, its failing saves.
+                boolean[] seen = peers.any(checkpoints.failingRepeatedly(), timeSpent(), preemption.stopRequested());
+                if (seen[0]) {
+                    progress.phase(TrainerPhase.Failed);
+                    return new Outcome(Reason.CHECKPOINTS_FAILING, lastEvaluation, meter.overallWaitShare(), false);
+                }
+                Reason budget = budgetSpent(seen[1]);
                 if (budget != null) return finish(budget);
-                if (preemption.stopRequested()) return preempted();
+                if (seen[2]) {
+                    if (!preemption.stopRequested()) preemption.stopWithPeer();
+                    return preempted();
+                }
                 int epochBefore = progress.position().epoch();
                 StallInjection.before(progress.step());
                 step(pipeline);
@@ -96,27 +116,25 @@ public final class TrainingLoop {
                     if (d == StoppingRule.Decision.TARGET_REACHED) return finish(Reason.TARGET_REACHED);
                     if (d == StoppingRule.Decision.PATIENCE_EXHAUSTED) return finish(Reason.PATIENCE_EXHAUSTED);
                 }
-                if (!preemption.stopRequested() && checkpoints.periodicDue(progress.trainingSeconds())) {
+                if (peers.leader() && !preemption.stopRequested() && checkpoints.periodicDue(progress.trainingSeconds())) {
                     long t0 = System.nanoTime();
                     Snapshot s = snapshot();
                     checkpoints.saveInBackground(s, progress.trainingSeconds(), (System.nanoTime() - t0) / 1e9);
                     progress.checkpointBlocked((System.nanoTime() - t0) / 1e9); // the snapshot, and a save still in flight
                 }
-                if (checkpoints.failingRepeatedly()) {
-                    progress.phase(TrainerPhase.Failed);
-                    return new Outcome(Reason.CHECKPOINTS_FAILING, lastEvaluation, meter.overallWaitShare(), false);
-                }
             }
         }
     }
 
-    private Reason budgetSpent() {
+    /** @param timeSpent maxDuration ran out (on any process) */
+    private Reason budgetSpent(boolean timeSpent) {
         if (plan.totalSteps() != null && progress.step() >= plan.totalSteps()) return Reason.BUDGET_SPENT;
         if (plan.epochs() != null && progress.position().epoch() >= plan.epochs()) return Reason.BUDGET_SPENT;
-        if (plan.maxDuration() != null && progress.trainingSeconds() >= plan.maxDuration().toMillis() / 1000.0) {
-            return Reason.BUDGET_SPENT;
-        }
-        return null;
+        return timeSpent ? Reason.BUDGET_SPENT : null;
+    }
+
+    private boolean timeSpent() {
+        return plan.maxDuration() != null && progress.trainingSeconds() >= plan.maxDuration().toMillis() / 1000.0;
     }
 
     private boolean evaluationDue(boolean epochEnded) {
@@ -141,6 +159,10 @@ public final class TrainingLoop {
     private StoppingRule.Decision evaluate() {
         Evaluator.Result r = evaluator.evaluate(manager, block, parameterStore);
         StoppingRule.Verdict v = stopping.judge(r.accuracy(), r.loss(), progress.bestMetric(), progress.evalsSinceBest());
+        // Every process evaluates the same parameters on the same data; the leader's verdict is the one all act on, so
+        // a difference in the last bit of a loss cannot stop one process and not another.
+        v = new StoppingRule.Verdict(StoppingRule.Decision.values()[(int) peers.fromLeader(v.decision().ordinal())[0]],
+                v.best(), v.sinceBest());
         progress.evaluated(new TrainingState.Evaluation(progress.step(), progress.position().epoch(), progress.samples(),
                 progress.trainingSeconds(), r.accuracy(), r.loss()), v.best(), v.sinceBest());
         if (v.decision() == StoppingRule.Decision.TARGET_REACHED) {
@@ -177,10 +199,15 @@ public final class TrainingLoop {
         return new Outcome(Reason.PREEMPTED, lastEvaluation, meter.overallWaitShare(), ok);
     }
 
+    /** The leader saves; every process returns once that save is durable (or failed), with its verdict. */
     private boolean saveInForeground() {
         long t0 = System.nanoTime();
-        Snapshot s = snapshot();
-        boolean ok = checkpoints.saveNow(s, (System.nanoTime() - t0) / 1e9);
+        boolean ok = false;
+        if (peers.leader()) {
+            Snapshot s = snapshot();
+            ok = checkpoints.saveNow(s, (System.nanoTime() - t0) / 1e9);
+        }
+        ok = peers.fromLeader(ok ? 1 : 0)[0] == 1;
         progress.checkpointBlocked((System.nanoTime() - t0) / 1e9);
         return ok;
     }

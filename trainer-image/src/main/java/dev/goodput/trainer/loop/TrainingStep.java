@@ -90,7 +90,7 @@ public final class TrainingStep {
                 gradients.afterUpdate();
             }
             gradients.zeroGradients();
-            return new Result(step, lossSum / accumulation, lr, apply, loaded.next(), waitNanos, computeNanos,
+            return new Result(step, gradients.stepLoss(lossSum / accumulation), lr, apply, loaded.next(), waitNanos, computeNanos,
                     System.nanoTime() - o0);
         }
     }

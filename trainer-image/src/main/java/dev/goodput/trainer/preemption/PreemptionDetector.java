@@ -71,6 +71,14 @@ public final class PreemptionDetector {
         settled = code;
     }
 
+    /**
+     * Another process of the run was signalled and every process stops with it; this one has no deadline of its own
+     * (its pod's SIGTERM, if it comes, starts one).
+     */
+    public void stopWithPeer() {
+        if (signalName == null) signalName = "a peer's SIGTERM";
+    }
+
     public boolean stopRequested() {
         return signals.get() > 0;
     }

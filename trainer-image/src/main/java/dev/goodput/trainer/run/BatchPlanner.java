@@ -67,15 +67,18 @@ public final class BatchPlanner {
     }
 
     public Decision choose(Optional<TunedBatch> fromCheckpoint, NDManager manager) {
-        Optional<TunedBatch> resumed = fromCheckpoint.filter(tb -> tb.device == null || tb.device.equals(run.devices().type()));
+        // A checkpoint's batch is kept when it was planned for as many processes as there are now; with another number
+        // each one's share differs and it is planned again (the trajectory does not depend on how a share is split).
+        Optional<TunedBatch> resumed = fromCheckpoint.filter(tb -> tb.device == null || tb.device.equals(run.devices().type()))
+                .filter(tb -> tb.global == tb.micro * tb.accumulation * run.shard().ranks());
         if (resumed.isPresent()) {
             TunedBatch tb = resumed.get();
             return new Decision(new BatchChoice(tb.micro, tb.accumulation, "checkpoint"), tb.key, Optional.empty());
         }
-        if (!run.autoBatch()) return new Decision(BatchChoice.fixed(run.globalBatch(), run.batchSize()), null, Optional.empty());
+        if (!run.autoBatch()) return new Decision(BatchChoice.fixed(run.rankBatch(), run.batchSize()), null, Optional.empty());
         if (!run.budget().present()) {
             out.println("batchSize auto: no memory budget (memoryBudget, resources.memory or a container limit); one pass per global batch");
-            return new Decision(BatchChoice.fixed(run.globalBatch(), "auto"), null, Optional.empty());
+            return new Decision(BatchChoice.fixed(run.rankBatch(), "auto"), null, Optional.empty());
         }
         TuningKey tuningKey = key();
         String key = tuningKey.text();
@@ -83,7 +86,7 @@ public final class BatchPlanner {
         OptionalInt cached = cache == null ? OptionalInt.empty() : cache.lookup(tuningKey);
         if (cached.isPresent()) {
             out.println("tuning: micro-batch " + cached.getAsInt() + " from the tuning cache (key " + key + "), no probes");
-            return new Decision(BatchChoice.forMicro(run.globalBatch(), cached.getAsInt(), "cache"), key, Optional.empty());
+            return new Decision(BatchChoice.forMicro(run.rankBatch(), cached.getAsInt(), "cache"), key, Optional.empty());
         }
         return tune(manager, key);
     }
@@ -107,7 +110,7 @@ public final class BatchPlanner {
         // would count what a larger one before it left, and one over the budget would keep the run over it.
         NativeHeap.returnFreedMemory();
         BatchSizeTuner.Result r = new BatchSizeTuner(budget, run.batchMargin(), MAX_PROBES)
-                .tune(run.globalBatch(), new MemoryProbe(manager, new ProbeSteps(spec, run, data), STEPS_PER_PROBE, meter));
+                .tune(run.rankBatch(), new MemoryProbe(manager, new ProbeSteps(spec, run, data), STEPS_PER_PROBE, meter));
         progress.tuned(r.seconds());
         Optional<Double> share = r.probes().stream().filter(p -> p.fits() && !p.predicted() && p.micro() == r.largestFit())
                 .map(p -> (double) p.peakBytes() / budget).findFirst();
@@ -116,6 +119,6 @@ public final class BatchPlanner {
         }
         out.printf(Locale.ROOT, "tuning: largest fit %d, chosen %d with a %.0f%% margin, %d probes in %.1fs, budget %d MiB%n",
                 r.largestFit(), r.micro(), run.batchMargin() * 100, r.probesRun(), r.seconds(), budget >> 20);
-        return new Decision(BatchChoice.forMicro(run.globalBatch(), r.micro(), "tuned"), key, share);
+        return new Decision(BatchChoice.forMicro(run.rankBatch(), r.micro(), "tuned"), key, share);
     }
 }

@@ -11,6 +11,9 @@ import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.loop.RunProgress;
 import dev.goodput.trainer.optim.OptimizerSteps;
 import dev.goodput.trainer.data.BatchAssembler;
+import dev.goodput.trainer.data.EpochOrder;
+import dev.goodput.trainer.distributed.DistributedGradients;
+import dev.goodput.trainer.distributed.ProcessGroup;
 import dev.goodput.trainer.data.DataSource;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
@@ -46,6 +49,15 @@ public final class ComponentAssembler {
      *                 device and does not
      */
     public static Components assemble(RunPlan run, TrainingPlan steps, DataSource.Splits data, NDManager manager, boolean replicas) {
+        return assemble(run, steps, data, manager, replicas, null);
+    }
+
+    /**
+     * @param group the processes training this model together, whose gradients are averaged each step; null for one
+     *              process (and for the tuner's probes, which measure one process's memory)
+     */
+    public static Components assemble(RunPlan run, TrainingPlan steps, DataSource.Splits data, NDManager manager,
+                                      boolean replicas, ProcessGroup group) {
         ExampleSet train = data.train();
         Shape one = new Shape(1, train.channels(), train.height(), train.width());
         LoadedModel model = ModelFactory.create(run.model(), train, manager);
@@ -82,14 +94,18 @@ public final class ComponentAssembler {
             gradients = new DataParallelGradients(block, () -> ModelFactory.build(run.model(), train.classes()),
                     run.devices().devices(), all, one);
         }
+        if (group != null) gradients = new DistributedGradients(gradients, group, block.getParameters());
         Normalization norm = Normalization.of(train);
         // Inference needs less memory per example than training, so the micro-batch bounds the evaluation batch
         // safely; a floor above it would make the tuner's probes at small sizes all measure the same evaluation, and
         // the memory model fitted to them would be flat where it is not.
         Evaluator evaluator = new Evaluator(new BatchAssembler(data.test(), norm, null, steps.seed()),
                 Math.min(run.evalBatchCap(), steps.microBatch()), run.fp16() ? DataType.FLOAT16 : DataType.FLOAT32);
+        // Dropout's masks: each process draws its own stream for its share (the same seeds on every process would give
+        // every share the same masks); rank 0's is the single process's, so one process trains as it always did.
+        long dropoutSeed = steps.shard().rank() == 0 ? steps.seed() : EpochOrder.mix(steps.seed(), -1 - steps.shard().rank());
         TrainingStep step = new TrainingStep(manager, gradients, optimizer, scaler, steps.clipNorm(), steps.accumulation(),
-                steps.schedule(), steps.seed());
+                steps.schedule(), dropoutSeed);
         return new Components(block, ModelArrays.of(block, model.buffers(), model.weightsFile(), model.adapters()), parameterStore, optimizer, scaler, step,
                 new BatchAssembler(train, norm, run.data().augment, steps.seed()), evaluator, List.copyOf(others));
     }

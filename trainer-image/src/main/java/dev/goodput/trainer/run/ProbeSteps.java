@@ -36,7 +36,7 @@ public final class ProbeSteps implements MemoryProbe.Steps {
     @Override
     public void run(NDManager manager, int micro, int count) {
         int size = data.train().size();
-        int accumulation = micro < run.globalBatch() && 2L * micro <= size ? 2 : 1;
+        int accumulation = micro < run.rankBatch() && 2L * micro <= size ? 2 : 1;
         TrainingPlan steps = RunPlanner.steps(spec, run, size, new BatchChoice(micro, accumulation, "probe"));
         Components c = ComponentAssembler.assemble(run, steps, data, manager, false);
         try (BatchPipeline pipeline = new BatchPipeline(c.train(), steps.seed(), micro, accumulation, DataPosition.START,

@@ -29,7 +29,7 @@ public final class RunConclusion {
     /** Grace left below which a preempted run skips its report (rendering the charts takes about 2 s). */
     static final Duration REPORT_GRACE = Duration.ofSeconds(8);
 
-    /** Where the termination message and the run report go. */
+    /** Where the termination message and the run report go; no report dir: this process writes no report. */
     public record Destinations(Path terminationLog, Path reportDir) {}
 
     private final Destinations to;
@@ -89,7 +89,7 @@ public final class RunConclusion {
         // spare (a few seconds, more on a loaded node), else `trainer report` renders it later; should the grace
         // period end while it renders, the exit code is still the settled one.
         boolean time = !preempted || preemption.remaining().compareTo(REPORT_GRACE) > 0;
-        runReport.writeTo(to.reportDir(), r, progress.history(), attempts.recorded(), metrics, time, out);
+        if (to.reportDir() != null) runReport.writeTo(to.reportDir(), r, progress.history(), attempts.recorded(), metrics, time, out);
         return code;
     }
 

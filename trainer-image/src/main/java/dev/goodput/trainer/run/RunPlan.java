@@ -25,6 +25,7 @@ import java.util.List;
  * @param metricName       the target's metric, which progress.metric and bestMetric both measure
  * @param recompute        gradient checkpointing: recompute each encoder layer in backward instead of keeping it
  * @param notes            what the planner changed from what was asked, for the console
+ * @param shard            this process's share of every global batch (several processes train one model)
  */
 public record RunPlan(
         ModelSpec model,
@@ -47,10 +48,16 @@ public record RunPlan(
         int evalBatchCap,
         String metricName,
         boolean recompute,
-        List<String> notes) {
+        List<String> notes,
+        dev.goodput.trainer.data.DataShard shard) {
 
     public boolean fp16() {
         return "fp16".equals(precision);
+    }
+
+    /** The examples this process trains per step: the global batch divided among the processes. */
+    public int rankBatch() {
+        return globalBatch / shard.ranks();
     }
 
     public boolean autoBatch() {

@@ -12,6 +12,7 @@ import dev.goodput.trainer.optim.LrSchedule;
 import dev.goodput.trainer.optim.OptimizerSettings;
 import dev.goodput.trainer.precision.LossScaler;
 import dev.goodput.trainer.tune.TuningKey;
+import dev.goodput.trainer.data.DataShard;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,6 +50,19 @@ public final class RunPlanner {
     }
 
     public static RunPlan plan(TrainingJobSpec spec, Duration graceFromPod, Machine machine) {
+        return plan(spec, graceFromPod, machine, DataShard.WHOLE);
+    }
+
+    /**
+     * @param shard this process's rank among the processes that train the model together; each trains an equal share
+     *              of the global batch, so the global batch must divide among them
+     */
+    public static RunPlan plan(TrainingJobSpec spec, Duration graceFromPod, Machine machine, DataShard shard) {
+        if (spec.training.globalBatchSize % shard.ranks() != 0) {
+            throw new IllegalArgumentException("spec.training.globalBatchSize: " + spec.training.globalBatchSize
+                    + " does not divide among the " + shard.ranks() + " processes of this run (WORLD_SIZE): each trains"
+                    + " an equal share of every batch; use a multiple of " + shard.ranks());
+        }
         TrainingSpec t = spec.training;
         List<String> notes = new ArrayList<>();
         DeviceSelection devices = machine.devices();
@@ -82,7 +96,7 @@ public final class RunPlanner {
                 spec.data.loader.workers != null ? spec.data.loader.workers : DEFAULT_LOADER_WORKERS,
                 spec.data.loader.prefetch != null ? spec.data.loader.prefetch : DEFAULT_PREFETCH, EVAL_BATCH_CAP,
                 spec.target == null ? "accuracy" : spec.target.metric, Boolean.TRUE.equals(t.gradientCheckpointing),
-                List.copyOf(notes));
+                List.copyOf(notes), shard);
     }
 
     /** auto = fp16 mixed on CUDA, fp32 on CPU (where libtorch's fp16 kernels are slower than fp32). */
@@ -150,7 +164,7 @@ public final class RunPlanner {
      */
     public static TrainingPlan steps(TrainingJobSpec spec, RunPlan run, int trainExamples, BatchChoice batch) {
         TrainingSpec t = spec.training;
-        int global = batch.micro() * batch.accumulation();
+        int global = batch.micro() * batch.accumulation() * run.shard().ranks();
         long perEpoch = Math.max(1, trainExamples / global);
         Long total = plannedSteps(t, perEpoch);
         int reference = t.referenceBatchSize == null ? t.globalBatchSize : t.referenceBatchSize;
@@ -169,6 +183,6 @@ public final class RunPlanner {
                 t.gradientClipNorm, run.seed(), run.threads(), run.loaderWorkers(), run.prefetch(),
                 spec.target == null ? null : spec.target.evalEverySteps,
                 Durations.parse(spec.checkpoint.interval == null ? "5m" : spec.checkpoint.interval),
-                run.checkpointKeep());
+                run.checkpointKeep(), run.shard());
     }
 }

@@ -70,7 +70,7 @@ class MetricsEndpointTest {
         };
         var settings = TestJobs.settings(TestJobs.manifest(yaml), dir);
         settings = new dev.goodput.trainer.config.RunSettings(settings.manifest(), settings.manifestPath(), dir, "job", 0, 0,
-                null, false, null, false, null);
+                null, false, null, false, null, settings.world());
         run[0] = new TrainerRun(settings, new PrintStream(new ByteArrayOutputStream())).addListener(scraper);
         run[0].run();
 
