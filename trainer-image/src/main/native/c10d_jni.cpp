@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+#include <c10/util/Exception.h>
 #include <torch/csrc/api/include/torch/version.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -29,6 +30,12 @@ struct Group {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
   std::chrono::milliseconds timeout;
 };
+
+// c10::Error's what() carries a C++ backtrace; the message a user reads is the part before it.
+std::string message(const std::exception& e) {
+  if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
+  return e.what();
+}
 
 void throwJava(JNIEnv* env, const std::string& message) {
   jclass cls = env->FindClass("dev/goodput/trainer/distributed/CollectiveFailure");
@@ -148,7 +155,7 @@ JNIEXPORT jlong JNICALL Java_dev_goodput_trainer_distributed_C10d_connect(JNIEnv
     auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
     return reinterpret_cast<jlong>(new Group{store, gloo, timeout});
   } catch (const std::exception& e) {
-    throwJava(env, std::string("c10d rendezvous failed: ") + e.what());
+    throwJava(env, std::string("c10d rendezvous failed: ") + message(e));
     return 0;
   }
 }
@@ -168,7 +175,7 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_allReduce(JNIEn
     bucketed(g, handles(env, tensors), bucketBytes, divisor,
         [&](std::vector<at::Tensor>& one) { return g->gloo->allreduce(one, o); });
   } catch (const std::exception& e) {
-    throwJava(env, std::string("c10d all-reduce failed: ") + e.what());
+    throwJava(env, std::string("c10d all-reduce failed: ") + message(e));
   }
 }
 
@@ -183,7 +190,7 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_broadcast(JNIEn
     bucketed(g, handles(env, tensors), bucketBytes, 1.0,
         [&](std::vector<at::Tensor>& one) { return g->gloo->broadcast(one, o); });
   } catch (const std::exception& e) {
-    throwJava(env, std::string("c10d broadcast failed: ") + e.what());
+    throwJava(env, std::string("c10d broadcast failed: ") + message(e));
   }
 }
 
@@ -204,7 +211,7 @@ JNIEXPORT jdoubleArray JNICALL Java_dev_goodput_trainer_distributed_C10d_reduceV
     env->SetDoubleArrayRegion(out, 0, n, t.data_ptr<double>());
     return out;
   } catch (const std::exception& e) {
-    throwJava(env, std::string("c10d all-reduce failed: ") + e.what());
+    throwJava(env, std::string("c10d all-reduce failed: ") + message(e));
     return nullptr;
   }
 }
@@ -216,7 +223,7 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_barrier(JNIEnv*
     o.timeout = g->timeout;
     g->gloo->barrier(o)->wait(g->timeout);
   } catch (const std::exception& e) {
-    throwJava(env, std::string("c10d barrier failed: ") + e.what());
+    throwJava(env, std::string("c10d barrier failed: ") + message(e));
   }
 }
 

@@ -230,9 +230,12 @@ public final class TrainerRun {
         return ProcessGroup.join(world, System.getenv("GLOO_SOCKET_IFNAME"));
     }
 
-    /** One process per GPU when several processes share a pod's GPUs: the one at its local rank. */
+    /**
+     * When several processes share a machine's GPUs (LOCAL_WORLD_SIZE > 1, torchrun's one process per GPU), each takes
+     * the one at its local rank; one process per pod keeps all of the pod's GPUs, as replicas inside the process.
+     */
     private static DeviceSelection localDevice(World world, DeviceSelection devices) {
-        if (!world.distributed() || devices.devices().size() <= 1) return devices;
+        if (world.localSize() <= 1 || devices.devices().size() <= 1) return devices;
         return new DeviceSelection(List.of(devices.devices().get(world.localRank() % devices.devices().size())), devices.note());
     }
 
