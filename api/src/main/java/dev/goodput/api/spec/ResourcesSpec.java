@@ -15,6 +15,18 @@ public class ResourcesSpec {
     @JsonPropertyDescription("GPUs in the trainer pod (nvidia.com/gpu); 0 trains on CPU.")
     public Integer gpus = 0;
 
+    /** Most pods of one job: a gang restarts as a unit, and the larger it is the more often one member is preempted. */
+    public static final int MAX_WORKERS = 64;
+
+    @Min(1)
+    @Max(MAX_WORKERS)
+    @JsonPropertyDescription("Trainer pods that train the job together, data-parallel (one process per pod, gpus GPUs"
+            + " each); default 1. With more than one they start, stop and restart as a unit, each rank trains"
+            + " globalBatchSize / (workers x max(gpus, 1)) examples of every step's global batch, and all of them"
+            + " mount the checkpoint claim, which must then be one that pods on several nodes can share"
+            + " (spec.checkpoint.claimName, ReadWriteMany).")
+    public Integer workers = 1;
+
     @JsonPropertyDescription("GPU model, e.g. nvidia-h100-80gb: selects the price and, through the operator's GPU-type node label (goodput.dev/gpu-type unless the chart sets another), the node.")
     public String gpuType;
 
