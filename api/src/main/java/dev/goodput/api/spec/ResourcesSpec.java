@@ -12,7 +12,7 @@ import java.util.Map;
 public class ResourcesSpec {
     @Min(0)
     @Max(16)
-    @JsonPropertyDescription("GPUs in the trainer pod (nvidia.com/gpu); 0 trains on CPU.")
+    @JsonPropertyDescription("GPUs in each trainer pod (nvidia.com/gpu); 0 trains on CPU.")
     public Integer gpus = 0;
 
     /** Most pods of one job: a gang restarts as a unit, and the larger it is the more often one member is preempted. */
@@ -25,7 +25,7 @@ public class ResourcesSpec {
             + " globalBatchSize / (workers x max(gpus, 1)) examples of every step's global batch, and all of them"
             + " mount the checkpoint claim, which must then be one that pods on several nodes can share"
             + " (spec.checkpoint.claimName, ReadWriteMany).")
-    public Integer workers = 1;
+    public Integer workers; // absent means 1, and stays absent: job.yaml and status.reconciledSpec of one-pod jobs do not change
 
     @JsonPropertyDescription("GPU model, e.g. nvidia-h100-80gb: selects the price and, through the operator's GPU-type node label (goodput.dev/gpu-type unless the chart sets another), the node.")
     public String gpuType;
