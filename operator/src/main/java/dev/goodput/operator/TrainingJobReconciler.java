@@ -189,7 +189,7 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             untrack(job);
         }
         if (decision.stop() != null) {
-            gang.running().forEach(p -> TrainerPods.stop(client, p, decision.stop()));
+            gang.toStop(decision.stop()).forEach(p -> TrainerPods.stop(client, p, decision.stop()));
         }
         if (decision.close() != null) {
             history.close(status, current.attempt(), decision.close());

@@ -45,6 +45,8 @@ public final class AttemptStateMachine {
     public static final String STOP_JOB_DELETED = "JobDeleted";
     /** spec.stall.restart: the trainer took no step for longer than its stall timeout. */
     public static final String STOP_STALLED = "Stalled";
+    /** The preemption reason of a trainer that exited with {@link ExitCodes#PREEMPTED} and nothing else says why. */
+    public static final String TRAINER_PREEMPTED = "TrainerPreempted";
     /** A gang's pod stopped because another pod of its gang had ended ({@link Gang}). */
     public static final String STOP_GANG = "GangRestart";
     private static final Set<String> PREEMPTION_REASONS = Set.of("PreemptionByScheduler", "EvictionByEvictionAPI",
@@ -307,7 +309,7 @@ public final class AttemptStateMachine {
             return "PodDeleted";
         }
         if (Objects.equals(o.exitCode(), ExitCodes.PREEMPTED)) {
-            return "TrainerPreempted";
+            return TRAINER_PREEMPTED;
         }
         return null;
     }

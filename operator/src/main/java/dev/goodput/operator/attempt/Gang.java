@@ -45,8 +45,10 @@ public record Gang(List<AttemptObservation> members, AttemptObservation lead) {
     /**
      * Whose end is the gang's, among the pods that ended other than by succeeding: one whose checkpoint failed (work
      * was lost: a failure, even in a pod the operator stopped); then, among the pods the operator did not stop because
-     * another had ended, one that refused its configuration (no attempt can run), one preempted (its peers' own ends,
-     * a lost peer, follow from it), any other failure; a pod stopped for the gang last; the lowest rank among equals.
+     * another had ended: one that refused its configuration (no attempt can run); one preempted from outside (a
+     * DisruptionTarget, deleted, gone: its peers' own ends, a lost peer, follow from it); one that failed; one that
+     * stopped with the trainer's preemption exit code on its own (it stopped because its gang did); then the pods
+     * stopped for the gang. The lowest rank among equals.
      */
     static AttemptObservation cause(List<AttemptObservation> ended) {
         return ended.stream().min(Comparator.comparingInt(Gang::weight)).orElseThrow();
@@ -54,18 +56,26 @@ public record Gang(List<AttemptObservation> members, AttemptObservation lead) {
 
     private static int weight(AttemptObservation o) {
         if (Objects.equals(o.exitCode(), ExitCodes.CHECKPOINT_FAILED)) return 0;
-        if (AttemptStateMachine.STOP_GANG.equals(o.stopReason())) return 4;
+        if (AttemptStateMachine.STOP_GANG.equals(o.stopReason())) return 5;
         if (Objects.equals(o.exitCode(), ExitCodes.CONFIG_ERROR)) return 1;
-        return AttemptStateMachine.preemptionReason(o) != null ? 2 : 3;
+        String preemption = AttemptStateMachine.preemptionReason(o);
+        if (preemption == null) return 3;
+        return AttemptStateMachine.TRAINER_PREEMPTED.equals(preemption) ? 4 : 2;
     }
 
     private static boolean succeeded(AttemptObservation o) {
         return o.exists() && "Succeeded".equals(o.phase());
     }
 
-    /** The pods that have not ended: the ones to stop when the gang is stopped. */
-    public List<Pod> running() {
-        return members.stream().filter(o -> !o.ended() && o.exists()).map(AttemptObservation::pod).toList();
+    /**
+     * The pods to stop for {@code reason}: those that have not ended. A gang restart leaves out those already being
+     * deleted: they are stopping already, and the reason on them (a suspension, a stall) or their preemption stays
+     * theirs, so that it still decides the gang's outcome.
+     */
+    public List<Pod> toStop(String reason) {
+        return members.stream().filter(o -> !o.ended() && o.exists())
+                .filter(o -> !(AttemptStateMachine.STOP_GANG.equals(reason) && o.deleting()))
+                .map(AttemptObservation::pod).toList();
     }
 
     /** The gang's pods that are Ready (and not being deleted). */

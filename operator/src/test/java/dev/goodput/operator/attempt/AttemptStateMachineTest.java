@@ -234,6 +234,14 @@ class AttemptStateMachineTest {
                 row("a lost peer: one pod deleted, the others exited non-zero on their own: one preemption", status(1, 0),
                         gang(exited(1, null, NOW.minusSeconds(60)), deleting(exited(143, null, null), NOW)), false,
                         preempted("PodDeleted"), "Preempted"),
+                row("every rank exited 75 on its own after rank 1 was evicted: the eviction is the reason", status(1, 0),
+                        gang(exited(75, null, null), disrupted("EvictionByEvictionAPI", deleting(exited(75, null, null), NOW)),
+                                exited(75, null, null)), false,
+                        preempted("EvictionByEvictionAPI"), "Preempted"),
+                row("rank 1 failed and rank 0 then exited 75 on its own: one failure, rank 1's", status(1, 0),
+                        gang(exited(75, null, NOW.minusSeconds(60)), exited(1, null, NOW.minusSeconds(60))), false,
+                        decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("PodFailed", "exit code 1",
+                                false), 2, null), "AttemptFailed"),
                 row("rank 0 stopped for the gang could not checkpoint: a failure, though a peer was preempted",
                         status(1, 0), gang(stoppedBy(STOP_GANG, exited(74, null, NOW.minusSeconds(60))),
                                 disrupted("PreemptionByScheduler", deleting(exited(143, null, null), NOW))), false,
@@ -481,6 +489,10 @@ class AttemptStateMachineTest {
      * {@code byRank[r]} becomes pod {@code job-1-r} with label goodput.dev/rank and WORLD_SIZE; null: no pod of that rank.
      */
     static AttemptObservation gang(Pod... byRank) {
+        return observeGang(byRank).lead();
+    }
+
+    static Gang observeGang(Pod... byRank) {
         List<Pod> pods = new ArrayList<>();
         for (int rank = 0; rank < byRank.length; rank++) {
             Pod p = byRank[rank];
@@ -497,7 +509,7 @@ class AttemptStateMachineTest {
         }
         List<AttemptObservation> ranks = OBSERVER.observeRanks(pods, 1, null);
         assertThat(ranks).hasSize(byRank.length);
-        return Gang.of(ranks).lead();
+        return Gang.of(ranks);
     }
 
     static Pod relabel(Pod p, int attempt) {
