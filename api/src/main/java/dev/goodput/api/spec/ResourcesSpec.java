@@ -17,6 +17,9 @@ public class ResourcesSpec {
 
     /** Most pods of one job: a gang restarts as a unit, and the larger it is the more often one member is preempted. */
     public static final int MAX_WORKERS = 64;
+    /** CEL, on a spec: the job runs one pod (the rules about several workers hold). */
+    public static final String CEL_ONE_WORKER = "!has(self.resources) || !has(self.resources.workers)"
+            + " || self.resources.workers <= 1";
 
     @Min(1)
     @Max(MAX_WORKERS)

@@ -75,13 +75,11 @@ import io.fabric8.generator.annotation.ValidationRule;
 // Data-parallel jobs (spec.resources.workers > 1): every pod mounts the checkpoint claim and rank 0 writes it, so the
 // claim the operator would create (ReadWriteOnce: one node) cannot serve pods on several nodes; and each rank trains
 // an equal share of the global batch.
-@ValidationRule(value = "!has(self.resources) || !has(self.resources.workers) || self.resources.workers <= 1"
-        + " || (has(self.checkpoint) && has(self.checkpoint.claimName))",
+@ValidationRule(value = ResourcesSpec.CEL_ONE_WORKER + " || (has(self.checkpoint) && has(self.checkpoint.claimName))",
         fieldPath = ".resources.workers",
         message = "spec.resources.workers > 1 needs spec.checkpoint.claimName: every worker pod mounts the checkpoint"
                 + " claim, and the one the operator creates is ReadWriteOnce (one node); name a ReadWriteMany claim")
-@ValidationRule(value = "!has(self.resources) || !has(self.resources.workers) || self.resources.workers <= 1"
-        + " || (has(self.training) && has(self.training.globalBatchSize) ? self.training.globalBatchSize : "
+@ValidationRule(value = ResourcesSpec.CEL_ONE_WORKER + " || (has(self.training) && has(self.training.globalBatchSize) ? self.training.globalBatchSize : "
         + TrainingSpec.DEFAULT_GLOBAL_BATCH_SIZE + ")"
         + " % (self.resources.workers * (has(self.resources.gpus) && self.resources.gpus > 1 ? self.resources.gpus : 1))"
         + " == 0",

@@ -175,7 +175,7 @@ public final class JobResources {
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
                 .withOwnerReferences(owner(job)).endMetadata()
                 .withNewSpec().withClusterIP("None").withPublishNotReadyAddresses(true)
-                .withSelector(Map.of(Labels.JOB, job.getMetadata().getName(), Labels.NAME, Labels.TRAINER))
+                .withSelector(trainerPods(job))
                 .addNewPort().withName(RENDEZVOUS_PORT_NAME).withPort(RENDEZVOUS_PORT).withProtocol("TCP").endPort()
                 .endSpec().build();
     }
@@ -191,7 +191,7 @@ public final class JobResources {
         if (workers(job.getSpec()) <= 1) {
             return null;
         }
-        Map<String, String> pods = Map.of(Labels.JOB, job.getMetadata().getName(), Labels.NAME, Labels.TRAINER);
+        Map<String, String> pods = trainerPods(job);
         return new NetworkPolicyBuilder().withNewMetadata().withName(Labels.serviceName(job.getMetadata().getName()))
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
                 .withOwnerReferences(owner(job)).endMetadata()
@@ -204,9 +204,14 @@ public final class JobResources {
                 .endSpec().build();
     }
 
+    /** The labels that select the job's trainer pods, of every attempt. */
+    static Map<String, String> trainerPods(TrainingJob job) {
+        return Map.of(Labels.JOB, job.getMetadata().getName(), Labels.NAME, Labels.TRAINER);
+    }
+
     /**
      * The environment that places a pod in its gang, in the names torchrun and Kubeflow Trainer use: WORLD_SIZE, RANK,
-     * NODE_RANK (one pod a node's worth of ranks), LOCAL_RANK (0: one process per pod), and, for a gang, rank 0's
+     * NODE_RANK (torchrun's index of a node, here of the pod: its rank), LOCAL_RANK (0: one process per pod), and, for a gang, rank 0's
      * address (its DNS name in the job's headless Service, known before rank 0 has an IP) and c10d port.
      */
     static List<EnvVar> rankEnv(TrainingJob job, int attempt, int rank) {
@@ -219,11 +224,6 @@ public final class JobResources {
             env.add(env("MASTER_PORT", String.valueOf(RENDEZVOUS_PORT)));
         }
         return env;
-    }
-
-    /** Attempt {@code attempt}'s pod of rank 0: the only one for a job with one worker. */
-    public static Pod pod(TrainingJob job, int attempt, OperatorSettings settings) {
-        return pod(job, attempt, 0, settings);
     }
 
     /**
