@@ -21,6 +21,8 @@ import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Jobs with spec.resources.workers > 1 against the real apiserver and the stand-in kubelet: the gang of pods, its
- * Service and NetworkPolicy, and how one pod's end ends the attempt for all. The stand-in runs {@value #RANK_IMAGE}
+ * Service and NetworkPolicy, how one pod's end ends the attempt for all, and a suspension of all of them. The stand-in runs {@value #RANK_IMAGE}
  * as a shell that plays a rank: it runs until SIGTERM, then exits 75 as the trainer does once it has checkpointed;
  * {@value #RANK_1_FAILS_IMAGE} is the same, except that rank 1 exits 1 after a second.
  */
@@ -230,6 +232,35 @@ class DataParallelGangTest {
             assertThat(r.outcome).isEqualTo(AttemptOutcome.Failed);
             assertThat(r.exitCode).as("the failed pod's").isEqualTo(1);
         });
+    }
+
+    @Test
+    void suspendingAGangStopsEveryPodAndResumingStartsThemAllCountingNothing(KubernetesClient client) {
+        create(client, manifest("paused", 2, RANK_IMAGE, ""));
+        awaitGangRunning(client, "paused", 1, 2);
+        patchSuspend(client, "paused", true);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+            TrainingJob j = job(client, "paused");
+            assertThat(j.getStatus().phase).isEqualTo(JobPhase.Suspended);
+            assertThat(condition(j, "Suspended").reason).isEqualTo("Suspended");
+        });
+        for (String pod : List.of("paused-1-0", "paused-1-1")) {
+            assertThat(lastSeen.get(pod).getMetadata().getAnnotations())
+                    .containsEntry(Labels.STOP_REASON, AttemptStateMachine.STOP_SUSPENDED);
+        }
+        patchSuspend(client, "paused", false);
+        awaitGangRunning(client, "paused", 2, 2);
+        TrainingJob j = job(client, "paused");
+        assertThat(j.getStatus().preemptions).isNull();
+        assertThat(j.getStatus().failures).isNull();
+        assertThat(pods(client, "paused", 2)).extracting(p -> p.getMetadata().getName())
+                .containsExactly("paused-2-0", "paused-2-1");
+        client.resources(TrainingJob.class).inNamespace(ns).withName("paused").delete();
+    }
+
+    static void patchSuspend(KubernetesClient client, String name, boolean suspend) {
+        client.resources(TrainingJob.class).inNamespace(ns).withName(name)
+                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":" + suspend + "}}");
     }
 
     @Test
