@@ -123,15 +123,16 @@ public class StatusAggregator {
     }
 
     /**
-     * A pod of the gang has ended ({@code o}, the one that broke it) while others run: they are being stopped, and the
-     * outcome is counted once they have. Rank 0 checkpoints on its way out.
+     * A pod of the gang has ended ({@code o}, the one that broke it) while others run: they are being stopped
+     * gracefully (rank 0 checkpoints on its way out), and the outcome is counted once all have ended.
      */
     public void gangStopping(TrainingJobStatus s, long generation, AttemptObservation o) {
         String why = AttemptStateMachine.preemptionReason(o) != null ? AttemptStateMachine.preemptionReason(o)
                 : AttemptStateMachine.failureReason(o);
         s.phase = JobPhase.Checkpointing;
         set(s, generation, RUNNING, false, "GangRestarting", "attempt " + o.attempt() + ": pod " + o.brokenBy()
-                + " ended (" + why + "); stopping the other pods of the attempt, which checkpoint before they exit");
+                + " ended (" + why + "); stopping the attempt's other pods gracefully, the next attempt starts when all"
+                + " have stopped");
     }
 
     /**

@@ -73,6 +73,19 @@ class GangTest {
     }
 
     @Test
+    void whileTheOthersStopStatusSaysWhichPodEndedAndWhy() {
+        Gang g = observeGang(running(), disrupted("EvictionByEvictionAPI", exited(143, null, NOW)));
+        var status = AttemptStateMachineTest.status(1, 0);
+        new dev.goodput.operator.status.StatusAggregator(AttemptStateMachineTest.CLOCK).gangStopping(status, 1, g.lead());
+        assertThat(status.phase).isEqualTo(dev.goodput.api.status.JobPhase.Checkpointing);
+        var running = dev.goodput.operator.status.StatusAggregator.condition(status, "Running");
+        assertThat(running.status).isEqualTo("False");
+        assertThat(running.reason).isEqualTo("GangRestarting");
+        assertThat(running.message).isEqualTo("attempt 1: pod job-1-1 ended (EvictionByEvictionAPI); stopping the"
+                + " attempt's other pods gracefully, the next attempt starts when all have stopped");
+    }
+
+    @Test
     void oneWorkerIsItsOwnLead() {
         Pod p = disrupted("EvictionByEvictionAPI", deleting(exited(143, null, null), NOW));
         AttemptObservation o = AttemptStateMachineTest.seen(p);
