@@ -4,7 +4,8 @@ import dev.goodput.api.status.TrainerReport;
 import io.fabric8.kubernetes.api.model.Pod;
 
 /**
- * What the cluster and the trainer say about one attempt's pod (or, from {@link Gang}, its gang's), reduced to what the decisions need.
+ * What the cluster and the trainer say about one attempt's pod, reduced to what the decisions need; for a job with
+ * several workers, what {@code attempt.Gang} says of the attempt's pods together.
  *
  * @param attempt           the attempt number (pod label goodput.dev/attempt)
  * @param pod               the pod, or null when it does not exist (never created, or gone)
