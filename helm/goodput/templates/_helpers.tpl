@@ -95,13 +95,16 @@ What the code does with them:
 - pods: the trainer pods' informer, server-side apply (patch; create when the pod does not exist yet), delete.
 - configmaps (<job>-config; the namespace's goodput-tuning-cache, one field manager per key),
   persistentvolumeclaims (checkpoints; validation reads named claims): server-side apply, informers, clean-up.
+- services, networkpolicies (a job with spec.resources.workers > 1: the headless Service its ranks find rank 0 by,
+  and the NetworkPolicy that lets them reach each other): server-side apply only; the garbage collector deletes them.
 - events: the operator records what it decided (core and events.k8s.io APIs).
 Nothing else: no Secrets, no wildcards.
 */}}
 {{- define "goodput.namespacedRules" -}}
 # Exactly what the operator uses (OperatorUnderChartRbacTest runs it under these rules and checks the apiserver's
 # audit log): informers list and watch jobs and pods; server-side apply (patch, and create for a new object) writes
-# the ConfigMap, claim and pod; status and finalizers are patched; ttlSecondsAfterFinished deletes jobs.
+# the ConfigMap, claim and pods, and a multi-worker job's Service and NetworkPolicy; status and finalizers are
+# patched; ttlSecondsAfterFinished deletes jobs.
 - apiGroups: ["goodput.dev"]
   resources: ["trainingjobs"]
   verbs: ["get", "list", "watch", "patch", "delete"]
@@ -123,6 +126,14 @@ Nothing else: no Secrets, no wildcards.
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["get", "create", "patch"]
+# A job with several workers: its headless Service and NetworkPolicy, by server-side apply (never read or deleted:
+# owner references let the garbage collector delete them with the job).
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["create", "patch"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create"]

@@ -86,6 +86,11 @@ class ChartOnApiServerTest {
             can(sa, ns, "create", "persistentvolumeclaims");
             can(sa, ns, "get", "persistentvolumeclaims");
             can(sa, ns, "create", "events");
+            // A multi-worker job's headless Service and NetworkPolicy, by server-side apply.
+            can(sa, ns, "create", "services");
+            can(sa, ns, "patch", "services");
+            can(sa, ns, "create", "networkpolicies.networking.k8s.io");
+            can(sa, ns, "patch", "networkpolicies.networking.k8s.io");
             cannot(sa, ns, "create", "trainingjobs.goodput.dev");
             cannot(sa, ns, "update", "trainingjobs.goodput.dev");
             cannot(sa, ns, "update", "trainingjobs.goodput.dev", "--subresource=status");
@@ -98,10 +103,13 @@ class ChartOnApiServerTest {
             // (owner references let the garbage collector delete them with the job).
             cannot(sa, ns, "get", "configmaps");
             cannot(sa, ns, "list", "configmaps");
-            cannot(sa, ns, "create", "services"); // no per-job Service since the PodMonitor scrapes pods
+            cannot(sa, ns, "get", "services");
+            cannot(sa, ns, "list", "services");
+            cannot(sa, ns, "delete", "services");
+            cannot(sa, ns, "delete", "networkpolicies.networking.k8s.io");
+            cannot(sa, ns, "list", "networkpolicies.networking.k8s.io");
             cannot(sa, ns, "delete", "configmaps");
             cannot(sa, ns, "delete", "persistentvolumeclaims");
-            cannot(sa, ns, "patch", "services");
             cannot(sa, ns, "patch", "events");
             cannot(sa, ns, "create", "events.events.k8s.io");
             cannot(sa, ns, "create", "deployments.apps");

@@ -29,6 +29,8 @@ class RbacTest {
             "/pods", Set.of("get", "list", "watch", "create", "patch", "delete"),
             "/configmaps", Set.of("create", "patch"),
             "/persistentvolumeclaims", Set.of("get", "create", "patch"),
+            "/services", Set.of("create", "patch"),
+            "networking.k8s.io/networkpolicies", Set.of("create", "patch"),
             "/events", Set.of("create"));
     /** In the release namespace only. */
     static final Map<String, Set<String>> OPERATOR_NAMESPACE = Map.of(

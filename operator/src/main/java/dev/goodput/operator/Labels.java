@@ -4,6 +4,8 @@ package dev.goodput.operator;
 public final class Labels {
     public static final String JOB = "goodput.dev/job";
     public static final String ATTEMPT = "goodput.dev/attempt";
+    /** A data-parallel job's pod: its rank in the attempt's gang (also RANK in its environment). */
+    public static final String RANK = "goodput.dev/rank";
     public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
     public static final String NAME = "app.kubernetes.io/name";
     public static final String OPERATOR = "goodput-operator";
@@ -29,6 +31,20 @@ public final class Labels {
 
     public static String podName(String job, int attempt) {
         return job + "-" + attempt;
+    }
+
+    /**
+     * The pod of {@code rank} in attempt {@code attempt} of a job with {@code workers} pods: {@code <job>-<attempt>} for
+     * one (as before workers existed), {@code <job>-<attempt>-<rank>} for a gang. Also the pod's hostname in the job's
+     * headless Service, so it must be a DNS label: the validator limits such jobs' names.
+     */
+    public static String podName(String job, int attempt, int rank, int workers) {
+        return workers <= 1 ? podName(job, attempt) : podName(job, attempt) + "-" + rank;
+    }
+
+    /** The headless Service of a data-parallel job, whose DNS names the pods' hostnames (rendezvous with rank 0). */
+    public static String serviceName(String job) {
+        return job + "-workers";
     }
 
     /** Whether this operator manages a job with this spec.managedBy (empty or {@value #CONTROLLER}). */

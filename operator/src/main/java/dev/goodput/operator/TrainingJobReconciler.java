@@ -6,6 +6,7 @@ import dev.goodput.operator.attempt.AttemptHistory;
 import dev.goodput.operator.attempt.AttemptStateMachine;
 import dev.goodput.operator.attempt.AttemptStateMachine.Decision;
 import dev.goodput.operator.attempt.AttemptStateMachine.StatusView;
+import dev.goodput.operator.attempt.Gang;
 import dev.goodput.operator.cost.CostLedger;
 import dev.goodput.operator.cost.PriceTable;
 import dev.goodput.operator.metrics.OperatorMetrics;
@@ -51,10 +52,12 @@ import static dev.goodput.operator.reconcile.Durations.sooner;
 
 /**
  * Turns a TrainingJob into trainer pods, one attempt at a time, in the steps of the Flink and Keycloak operators:
- * <b>observe</b> ({@link JobObserver}: the current attempt's pod from the informer cache, the trainer's
- * {@code /progress} from {@link ProgressPoller}'s cache), <b>validate</b> ({@link JobValidator}: what the CRD cannot
+ * <b>observe</b> ({@link JobObserver}: the current attempt's pods from the informer cache, the trainer's
+ * {@code /progress} from {@link ProgressPoller}'s cache; a {@link Gang} of them when spec.resources.workers > 1, which
+ * starts, stops and ends as one attempt), <b>validate</b> ({@link JobValidator}: what the CRD cannot
  * check), <b>decide</b> ({@link AttemptStateMachine}, a pure function of status, observation, spec and time),
- * <b>act</b> (stop or start a pod with {@link TrainerPods}, the ConfigMap and claim with {@link JobDependents}, the
+ * <b>act</b> (stop or start the attempt's pods with {@link TrainerPods}, the ConfigMap, claim, and a gang's Service
+ * and NetworkPolicy with {@link JobDependents}, the
  * attempt's record with {@link AttemptHistory}), <b>record</b> ({@link StatusAggregator} alone writes phase and
  * conditions and picks the events, {@link EventRecorder} records them, {@link StatusWriter} writes status).
  *
@@ -144,7 +147,8 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         // observe: the job's pods and the trainer's latest report, from the informers' caches
         Collection<Pod> jobPods = context.getSecondaryResources(Pod.class);
         ProgressSample sample = progress == null ? null : context.getSecondaryResource(ProgressSample.class).orElse(null);
-        AttemptObservation current = observer.observe(jobPods, StatusView.of(before).attempts(), sample);
+        Gang gang = Gang.of(observer.observeRanks(jobPods, StatusView.of(before).attempts(), sample));
+        AttemptObservation current = gang.lead();
         // What the persisted status records lets go of its pods first, whatever this reconcile goes on to do.
         Set<String> released = finalizers.release(client, jobPods, StatusView.of(before));
 
@@ -168,22 +172,24 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
         }
         boolean fresh = dependents.applyOncePerGeneration(client, job, generation);
         if (current.attempt() >= 1) {
-            history.observe(status, job, current);
+            history.observe(status, job, gang);
+            aggregator.workers(status, gang);
         }
-        act(job, status, generation, current, decision, client, fresh);
+        act(job, status, generation, gang, decision, client, fresh);
         return record(job, before, status, decision.retryAfter(), jobPods, released, context);
     }
 
     /** Carries out a decision about the current attempt, in the order its fields say; records the event it brings. */
-    private void act(TrainingJob job, TrainingJobStatus status, long generation, AttemptObservation current,
-            Decision decision, KubernetesClient client, boolean fresh) {
+    private void act(TrainingJob job, TrainingJobStatus status, long generation, Gang gang, Decision decision,
+            KubernetesClient client, boolean fresh) {
+        AttemptObservation current = gang.lead();
         if (decision.pollProgress() && progress != null) {
             progress.track(ResourceID.fromResource(job), current.pod());
         } else {
             untrack(job);
         }
         if (decision.stop() != null) {
-            TrainerPods.stop(client, current.pod(), decision.stop());
+            gang.toStop(decision.stop()).forEach(p -> TrainerPods.stop(client, p, decision.stop()));
         }
         if (decision.close() != null) {
             history.close(status, current.attempt(), decision.close());
@@ -194,9 +200,11 @@ public class TrainingJobReconciler implements Reconciler<TrainingJob>, Cleaner<T
             // The new pod runs the spec as it is now: announced when it differs from what the last attempt ran.
             specChanged = SpecChanges.event(status.reconciledSpec, job.getSpec(), decision.start(), generation);
             dependents.applyForAttempt(client, job, generation, fresh);
-            Pod pod = pods.start(client, job, decision.start());
-            aggregator.attemptStarted(status, generation, decision.start(), SpecChanges.serialize(job.getSpec()));
-            aggregator.priced(status, generation, decision.start(), history.begin(status, job, decision.start(), pod));
+            List<Pod> started = pods.start(client, job, decision.start());
+            aggregator.attemptStarted(status, generation, decision.start(), started.size(),
+                    SpecChanges.serialize(job.getSpec()));
+            aggregator.priced(status, generation, decision.start(),
+                    history.begin(status, job, decision.start(), started.get(0)));
         }
         events.record(client, job, specChanged);
         events.record(client, job, event);

@@ -17,6 +17,8 @@ import dev.goodput.operator.harness.TrainerJar;
 import dev.goodput.operator.metrics.OperatorMetrics;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -49,7 +51,8 @@ import org.junit.jupiter.api.io.TempDir;
  * admin), elects itself leader through a Lease in the release namespace, reads its prices from the chart's pricing
  * ConfigMap, and runs jobs end to end with the stand-in kubelet: one to Succeeded and then deleted by its
  * ttlSecondsAfterFinished (delete on trainingjobs), one deleted while it runs (the operator stops its pod gracefully,
- * then releases it). The apiserver's audit log then shows every request the ServiceAccount made: none was refused but
+ * then releases it), and one with two workers (its Service and NetworkPolicy), deleted while its pods run. The
+ * apiserver's audit log then shows every request the ServiceAccount made: none was refused but
  * the Secrets read this test tries on purpose; and every verb the chart grants was used, or is one of
  * {@link #NOT_SEEN_HERE} with the reason it is needed.
  *
@@ -59,6 +62,8 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(RealApiServer.class)
 class OperatorUnderChartRbacTest {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Plays a rank of a multi-worker job: runs until SIGTERM, then exits 75 as the trainer does. */
+    static final String RANK_IMAGE = "goodput.test/rank:1";
 
     @Test
     void theChartsServiceAccountTokenAloneRunsJobsEndToEnd(TestApiServer api, KubernetesClient admin, @TempDir Path work)
@@ -87,7 +92,9 @@ class OperatorUnderChartRbacTest {
 
         try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build();
                 StandInKubelet kubelet = StandInKubelet.builder(admin).namespace(ns).nodeName("chart-node")
-                        .workDir(work).image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint()).start()) {
+                        .workDir(work).image(OperatorSettings.DEFAULT_IMAGE, TrainerJar.entrypoint())
+                        .image(RANK_IMAGE, List.of("sh", "-c", "trap 'exit 75' TERM; while :; do sleep 0.1; done", "rank"))
+                        .start()) {
             // The token is the chart's ServiceAccount's, and it is no admin.
             assertThatThrownBy(() -> client.secrets().inNamespace(ns).list())
                     .isInstanceOfSatisfying(KubernetesClientException.class, e -> assertThat(e.getCode()).as("%s", e).isEqualTo(403))
@@ -155,6 +162,32 @@ class OperatorUnderChartRbacTest {
                 assertThat(admin.v1().events().inNamespace(ns).list().getItems())
                         .anySatisfy(e -> assertThat(e.getReason()).isEqualTo("Completed"));
 
+                // Two workers: their Service and NetworkPolicy by server-side apply, then deleted while they run.
+                admin.persistentVolumeClaims().inNamespace(ns).resource(new PersistentVolumeClaimBuilder()
+                        .withNewMetadata().withName("shared").endMetadata().withNewSpec().withAccessModes("ReadWriteMany")
+                        .withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources().endSpec().build())
+                        .create();
+                create(admin, ns, """
+                        apiVersion: goodput.dev/v1alpha1
+                        kind: TrainingJob
+                        metadata:
+                          name: pair
+                        spec:
+                          model: {architecture: mlp}
+                          training: {epochs: 1, globalBatchSize: 64}
+                          checkpoint: {claimName: shared}
+                          resources: {workers: 2}
+                          image: %s
+                        """.formatted(RANK_IMAGE));
+                await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> {
+                    assertThat(admin.pods().inNamespace(ns).withName("pair-1-1").get()).isNotNull();
+                    assertThat(admin.services().inNamespace(ns).withName("pair-workers").get()).isNotNull();
+                    assertThat(admin.network().v1().networkPolicies().inNamespace(ns).withName("pair-workers").get())
+                            .isNotNull();
+                });
+                admin.resources(TrainingJob.class).inNamespace(ns).withName("pair").delete();
+                await().atMost(Duration.ofSeconds(60)).until(() -> job(admin, ns, "pair") == null);
+
                 // Deleted while it runs: the operator stops the pod (it checkpoints), then lets the job go.
                 await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() -> {
                     TrainingJob j = job(admin, ns, "deleted");
@@ -200,6 +233,8 @@ class OperatorUnderChartRbacTest {
             "create pods", "server-side apply of a new pod",
             "create configmaps", "server-side apply of a new ConfigMap",
             "create persistentvolumeclaims", "server-side apply of a new claim",
+            "create services", "server-side apply of a multi-worker job's new Service",
+            "create networkpolicies.networking.k8s.io", "server-side apply of a multi-worker job's new NetworkPolicy",
             "update trainingjobs.goodput.dev/finalizers", "blockOwnerDeletion on owner references, checked by the "
                     + "OwnerReferencesPermissionEnforcement admission plugin (OpenShift; not enabled here)",
             "get trainingjobs.goodput.dev", "JOSDK re-reads a job when a patch of its finalizer conflicts",

@@ -115,7 +115,7 @@ class ReconcileDecisionsTest {
         live.tunedBatch = new TunedBatch();
         live.tunedBatch.micro = 32;
         return new AttemptObservation(1, new PodBuilder().build(), "Running", null, null, live, null, null, null, false,
-                false, null);
+                false, null, null);
     }
 
     @Test
@@ -162,7 +162,7 @@ class ReconcileDecisionsTest {
     void aSuspensionIsRecordedOnceCountsNothingAndResumingClearsIt() {
         var aggregator = new StatusAggregator(Clock.systemUTC());
         TrainingJobStatus s = new TrainingJobStatus();
-        aggregator.attemptStarted(s, 1, 1, "{}");
+        aggregator.attemptStarted(s, 1, 1, 1, "{}");
         aggregator.suspending(s, 2, running("Running", 10));
         assertThat(s.phase).isEqualTo(JobPhase.Suspended);
         assertThat(StatusAggregator.suspensionRecorded(s)).as("the pod still checkpoints").isFalse();
@@ -172,7 +172,7 @@ class ReconcileDecisionsTest {
         exit.lastCheckpoint = new CheckpointRef();
         exit.lastCheckpoint.step = 12;
         var stopped = new AttemptObservation(1, new PodBuilder().build(), "Failed", 75, exit, null, null, null, null, true,
-                true, AttemptStateMachine.STOP_SUSPENDED);
+                true, AttemptStateMachine.STOP_SUSPENDED, null);
         JobEvent event = aggregator.suspended(s, 2, stopped);
         assertThat(event.reason()).isEqualTo("Suspended");
         assertThat(event.message()).isEqualTo("attempt 1 stopped (exit code 75); last checkpoint at step 12");

@@ -7,6 +7,6 @@ import io.fabric8.generator.annotation.Min;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class CostSpec {
     @Min(0)
-    @JsonPropertyDescription("Price in dollars per hour of the whole pod, overriding the operator's price table.")
+    @JsonPropertyDescription("Price in dollars per hour of one whole trainer pod, overriding the operator's price table; a job with several workers pays it for each.")
     public Double pricePerHour;
 }

@@ -72,6 +72,21 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(value = "self.model.architecture != 'bert-classifier' || !has(self.training) || !has(self.training.precision)"
         + " || self.training.precision != 'fp16'", fieldPath = ".training.precision",
         message = "spec.training.precision: fp16 is not yet supported for bert-classifier; use auto or fp32")
+// Data-parallel jobs (spec.resources.workers > 1): every pod mounts the checkpoint claim and rank 0 writes it, so the
+// claim the operator would create (ReadWriteOnce: one node) cannot serve pods on several nodes; and each rank trains
+// an equal share of the global batch.
+@ValidationRule(value = ResourcesSpec.CEL_ONE_WORKER + " || (has(self.checkpoint) && has(self.checkpoint.claimName))",
+        fieldPath = ".resources.workers",
+        message = "spec.resources.workers > 1 needs spec.checkpoint.claimName: every worker pod mounts the checkpoint"
+                + " claim, and the one the operator creates is ReadWriteOnce (one node); name a ReadWriteMany claim")
+@ValidationRule(value = ResourcesSpec.CEL_ONE_WORKER + " || (has(self.training) && has(self.training.globalBatchSize) ? self.training.globalBatchSize : "
+        + TrainingSpec.DEFAULT_GLOBAL_BATCH_SIZE + ")"
+        + " % (self.resources.workers * (has(self.resources.gpus) && self.resources.gpus > 1 ? self.resources.gpus : 1))"
+        + " == 0",
+        fieldPath = ".training.globalBatchSize",
+        message = "spec.training.globalBatchSize (default 128) must be divisible by spec.resources.workers x"
+                + " spec.resources.gpus (workers alone without GPUs): each rank trains an equal share of every step's"
+                + " global batch")
 public class TrainingJobSpec {
     @Required
     @JsonPropertyDescription("The network to train and its size.")

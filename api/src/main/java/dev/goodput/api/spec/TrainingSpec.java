@@ -35,7 +35,10 @@ public class TrainingSpec {
 
     @Min(1)
     @JsonPropertyDescription("Examples per optimizer step across all devices and accumulation steps.")
-    public Integer globalBatchSize = 128;
+    public Integer globalBatchSize = DEFAULT_GLOBAL_BATCH_SIZE;
+
+    /** Not in the CRD (it has no defaults): the CEL rules that need the global batch say it again. */
+    public static final int DEFAULT_GLOBAL_BATCH_SIZE = 128;
 
     @Pattern("^(auto|[1-9][0-9]*)$")
     @Size(max = 9)

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 
 /**
- * One attempt (one trainer pod) as the accounting needs it, kept in {@code status.attemptHistory} so that cost and
+ * One attempt (its trainer pod, or its gang of spec.resources.workers pods) as the accounting needs it, kept in {@code status.attemptHistory} so that cost and
  * goodput are recomputed from status alone after an operator restart (docs/cost.md). Times are RFC 3339 instants.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -38,13 +38,17 @@ public class AttemptRecord {
     @JsonPropertyDescription("When the pod ended (container finished, or pod gone); billing stops here. Absent while it runs.")
     public String ended;
 
-    @JsonPropertyDescription("GPUs of the pod.")
+    @JsonPropertyDescription("GPUs of the attempt: GPUs per pod x workers.")
     public Integer gpus;
+
+    @JsonPropertyDescription("Pods of the attempt (spec.resources.workers); absent for one.")
+    public Integer workers;
 
     @JsonPropertyDescription("spot or on-demand.")
     public String capacity;
 
-    @JsonPropertyDescription("Dollars per hour of the whole pod, fixed when the attempt began; absent when unpriced.")
+    @JsonPropertyDescription("Dollars per hour of all the attempt's pods (one pod's price x workers), fixed when the"
+            + " attempt began; absent when unpriced.")
     public Double pricePerHour;
 
     @JsonPropertyDescription("Step the attempt resumed from (0 for a fresh start).")

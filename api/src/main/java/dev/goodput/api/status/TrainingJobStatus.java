@@ -20,6 +20,9 @@ public class TrainingJobStatus {
     public Integer attempts;
     public Integer preemptions;
     public Integer failures;
+    @JsonPropertyDescription("The current attempt's pods: worldSize (spec.resources.workers when it started) and how many"
+            + " are Ready.")
+    public Workers workers;
     public CheckpointRef lastCheckpoint;
     /** The trained model the job left behind (docs/trainer.md, "The trained model"). */
     public ModelOutput model;

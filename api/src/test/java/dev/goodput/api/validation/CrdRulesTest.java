@@ -69,6 +69,53 @@ class CrdRulesTest {
         assertThat(found).anySatisfy(p -> assertThat(p).startsWith(expected));
     }
 
+    /** A job with {@code resources} and {@code checkpoint} (YAML flow maps, or null) and {@code training}. */
+    static JsonNode workers(String training, String resources, String checkpoint) throws Exception {
+        return YAML.readTree("""
+                apiVersion: goodput.dev/v1alpha1
+                kind: TrainingJob
+                metadata: {name: t}
+                spec:
+                  model: {architecture: cnn}
+                  training: %s
+                  resources: %s
+                %s""".formatted(training, resources, checkpoint == null ? "" : "  checkpoint: " + checkpoint + "\n"));
+    }
+
+    static Stream<Arguments> workerRules() {
+        String claim = "{claimName: shared}";
+        String epochs = "{epochs: 1}";
+        String needsClaim = "spec.resources.workers: > 1 needs spec.checkpoint.claimName";
+        String unequal = "spec.training.globalBatchSize: (default 128) must be divisible by";
+        return Stream.of(
+                Arguments.of("one worker, the operator's claim", epochs, "{workers: 1}", null, null),
+                Arguments.of("two workers on the operator's claim", epochs, "{workers: 2}", null, needsClaim),
+                Arguments.of("two workers on a named claim", epochs, "{workers: 2}", claim, null),
+                Arguments.of("64 workers share 128", epochs, "{workers: 64}", claim, null),
+                Arguments.of("65 workers", "{epochs: 1, globalBatchSize: 130}", "{workers: 65}", claim,
+                        "spec.resources.workers: must be <= 64"),
+                Arguments.of("0 workers", epochs, "{workers: 0}", claim, "spec.resources.workers: must be >= 1"),
+                Arguments.of("3 workers and the default global batch of 128", epochs, "{workers: 3}", claim, unequal),
+                Arguments.of("3 workers and a global batch of 96", "{epochs: 1, globalBatchSize: 96}", "{workers: 3}",
+                        claim, null),
+                Arguments.of("4 workers x 8 GPUs share 128", epochs, "{workers: 4, gpus: 8}", claim, null),
+                Arguments.of("4 workers x 3 GPUs cannot share 64", "{epochs: 1, globalBatchSize: 64}",
+                        "{workers: 4, gpus: 3}", claim, unequal),
+                Arguments.of("one worker with 3 GPUs and 128, as before workers existed", epochs, "{gpus: 3}", null, null));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("workerRules")
+    void severalWorkersNeedASharedClaimAndAGlobalBatchTheirRanksShareEqually(String what, String training,
+            String resources, String checkpoint, String expected) throws Exception {
+        List<String> found = CrdRules.trainingJob().check(workers(training, resources, checkpoint));
+        if (expected == null) {
+            assertThat(found).isEmpty();
+        } else {
+            assertThat(found).singleElement().satisfies(p -> assertThat(p).startsWith(expected));
+        }
+    }
+
     @Test
     void aNumberWrittenAsAnIntegerIsANumberToTheRules() throws Exception {
         // value: 1 is the double 1.0 to CEL (the schema says number), so "self.value > 0.0" compares, not errors.

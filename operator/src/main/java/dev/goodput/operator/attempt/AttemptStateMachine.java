@@ -24,6 +24,10 @@ import java.util.Set;
  * record, has {@link StatusAggregator} write the {@link Report} and pick its event, stops or starts a pod), so every
  * transition can be checked in a table (AttemptStateMachineTest).
  *
+ * <p>The current attempt is observed as one {@link Gang}: for a job with several workers, its pods' lead. One pod of a
+ * gang ending before the others has them stopped ({@value #STOP_GANG}), and the attempt ends, with the outcome of the
+ * pod whose end broke it, once all have.
+ *
  * <p>Preemptions (a DisruptionTarget, a pod deleted by someone else or gone, the trainer's exit code 75) start the next
  * attempt at once and never count against backoffLimit; failures wait an exponential back-off and end the job after
  * backoffLimit retries; exit code 78 (config error) ends it at once; exit code 74 (checkpoint failed) is a failure even
@@ -41,6 +45,10 @@ public final class AttemptStateMachine {
     public static final String STOP_JOB_DELETED = "JobDeleted";
     /** spec.stall.restart: the trainer took no step for longer than its stall timeout. */
     public static final String STOP_STALLED = "Stalled";
+    /** The preemption reason of a trainer that exited with {@link ExitCodes#PREEMPTED} and nothing else says why. */
+    public static final String TRAINER_PREEMPTED = "TrainerPreempted";
+    /** A gang's pod stopped because another pod of its gang had ended ({@link Gang}). */
+    public static final String STOP_GANG = "GangRestart";
     private static final Set<String> PREEMPTION_REASONS = Set.of("PreemptionByScheduler", "EvictionByEvictionAPI",
             "DeletionByTaintManager", "TerminationByKubelet");
 
@@ -90,7 +98,8 @@ public final class AttemptStateMachine {
      * What one reconcile does about the current attempt, in this order.
      *
      * @param pollProgress whether the trainer's {@code /progress} is polled (its pod runs); else polling stops
-     * @param stop         the stop reason to delete the current pod with, gracefully; null: it stays
+     * @param stop         the stop reason to delete the current attempt's pods that still run with, gracefully; null:
+     *                     they stay
      * @param close        how the attempt's record closes; null: it stays open
      * @param report       what status says about it ({@link StatusAggregator} writes it and decides its event); null
      *                     only for a job that had already finished, about whose attempts there is nothing to decide
@@ -140,6 +149,14 @@ public final class AttemptStateMachine {
         record Stalled(Duration stalledFor, boolean restarting) implements Report {
             public JobEvent write(StatusAggregator aggregator, TrainingJobStatus s, long generation, AttemptObservation o) {
                 return aggregator.stalled(s, generation, o, stalledFor, restarting);
+            }
+        }
+
+        /** Another pod of the gang has ended ({@code o.brokenBy()}): the others are being stopped and checkpoint first. */
+        record GangStopping() implements Report {
+            public JobEvent write(StatusAggregator aggregator, TrainingJobStatus s, long generation, AttemptObservation o) {
+                aggregator.gangStopping(s, generation, o);
+                return null;
             }
         }
 
@@ -207,6 +224,10 @@ public final class AttemptStateMachine {
         if (!o.ended()) {
             if (suspend) {
                 return new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null);
+            }
+            if (o.brokenBy() != null) {
+                // The attempt ends when its last pod has: the next one must not start while rank 0 still checkpoints.
+                return new Decision(false, STOP_GANG, null, new Report.GangStopping(), null, null);
             }
             Duration stalled = o.running() ? StallDetector.stalledFor(o.live(), in.spec(), in.now()) : null;
             if (stalled != null) {
@@ -288,7 +309,7 @@ public final class AttemptStateMachine {
             return "PodDeleted";
         }
         if (Objects.equals(o.exitCode(), ExitCodes.PREEMPTED)) {
-            return "TrainerPreempted";
+            return TRAINER_PREEMPTED;
         }
         return null;
     }

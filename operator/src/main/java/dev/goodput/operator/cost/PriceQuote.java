@@ -28,6 +28,12 @@ public record PriceQuote(Double pricePerHour, String capacity, String source, St
         return new PriceQuote(null, capacity, null, reason, message);
     }
 
+    /** The price of {@code pods} such pods together (a gang of workers): the hourly price times their number. */
+    public PriceQuote times(int pods) {
+        return pods == 1 || !priced() ? this
+                : new PriceQuote(pricePerHour * pods, capacity, source + " x " + pods + " workers", reason, message);
+    }
+
     public boolean priced() {
         return pricePerHour != null;
     }

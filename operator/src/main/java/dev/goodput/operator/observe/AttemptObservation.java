@@ -4,7 +4,8 @@ import dev.goodput.api.status.TrainerReport;
 import io.fabric8.kubernetes.api.model.Pod;
 
 /**
- * What the cluster and the trainer say about one attempt's pod, reduced to what the decisions need.
+ * What the cluster and the trainer say about one attempt's pod, reduced to what the decisions need; for a job with
+ * several workers, what {@code attempt.Gang} says of the attempt's pods together.
  *
  * @param attempt           the attempt number (pod label goodput.dev/attempt)
  * @param pod               the pod, or null when it does not exist (never created, or gone)
@@ -19,13 +20,21 @@ import io.fabric8.kubernetes.api.model.Pod;
  * @param ended             the pod will not run (any more): terminal, or deleted before it ran, or deleted long ago
  *                          on a node that does not answer; true without a pod
  * @param stopReason        why the operator itself deleted the pod (annotation goodput.dev/stop-reason), or null
+ * @param brokenBy          a gang of several pods: the pod whose end broke it while others have not ended (they are
+ *                          to be stopped before the attempt counts as ended); else null
  */
 public record AttemptObservation(int attempt, Pod pod, String phase, Integer exitCode, TrainerReport report,
         TrainerReport live, String disruption, String waiting, String waitingMessage, boolean deleting, boolean ended,
-        String stopReason) {
+        String stopReason, String brokenBy) {
 
     public static AttemptObservation none(int attempt) {
-        return new AttemptObservation(attempt, null, null, null, null, null, null, null, null, false, true, null);
+        return new AttemptObservation(attempt, null, null, null, null, null, null, null, null, false, true, null, null);
+    }
+
+    /** The same observation of a gang that {@code pod} broke: not ended until the others have. */
+    public AttemptObservation brokenBy(String pod) {
+        return new AttemptObservation(attempt, this.pod, phase, exitCode, report, live, disruption, waiting,
+                waitingMessage, deleting, false, stopReason, pod);
     }
 
     public boolean exists() {

@@ -10,14 +10,16 @@ import io.fabric8.kubernetes.api.model.PodCondition;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Observe: reads the job's pods (from the operator's informer cache, never the API) and the trainer's latest
- * {@code /progress} (from {@link ProgressPoller}'s cache), and reduces the one of an attempt to an
- * {@link AttemptObservation}. No decisions here.
+ * {@code /progress} (from {@link ProgressPoller}'s cache), and reduces each pod of an attempt to an
+ * {@link AttemptObservation}, by rank. No decisions here.
  */
 public class JobObserver {
     public static final String TRAINER_CONTAINER = "trainer";
@@ -35,6 +37,22 @@ public class JobObserver {
         return pods.stream().filter(p -> attempt == attemptOf(p))
                 .max(Comparator.comparing(p -> p.getMetadata().getCreationTimestamp(), Comparator.nullsFirst(Comparator.naturalOrder())))
                 .map(p -> observe(p, attempt, sample)).orElse(AttemptObservation.none(attempt));
+    }
+
+    /**
+     * Attempt {@code attempt}'s pods by rank (label goodput.dev/rank, 0 without one): as many as the pods' WORLD_SIZE
+     * says (1 without it: pods from before gangs), a rank without a pod observed as gone. Reduced by
+     * {@code attempt.Gang}.
+     */
+    public List<AttemptObservation> observeRanks(Collection<Pod> pods, int attempt, ProgressSample sample) {
+        List<Pod> ofAttempt = pods.stream().filter(p -> attempt == attemptOf(p)).toList();
+        int worldSize = ofAttempt.stream().mapToInt(JobObserver::worldSizeOf).max().orElse(1);
+        List<AttemptObservation> byRank = new ArrayList<>();
+        for (int rank = 0; rank < worldSize; rank++) {
+            int r = rank;
+            byRank.add(observe(ofAttempt.stream().filter(p -> rankOf(p) == r).toList(), attempt, sample));
+        }
+        return byRank;
     }
 
     public AttemptObservation observe(Pod pod, int attempt, ProgressSample sample) {
@@ -71,16 +89,31 @@ public class JobObserver {
         String stopReason = pod.getMetadata().getAnnotations() == null ? null
                 : pod.getMetadata().getAnnotations().get(Labels.STOP_REASON);
         return new AttemptObservation(attempt, pod, phase, exitCode, report, live, disruption, waiting, waitingMessage,
-                deleting, ended, stopReason);
+                deleting, ended, stopReason, null);
     }
 
     /** The pod's attempt number (label goodput.dev/attempt), or -1. */
     public static int attemptOf(Pod p) {
-        String v = p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.ATTEMPT);
+        return number(p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.ATTEMPT), -1);
+    }
+
+    /** The pod's rank in its gang (label goodput.dev/rank), 0 without one (a job with one worker). */
+    static int rankOf(Pod p) {
+        return number(p.getMetadata().getLabels() == null ? null : p.getMetadata().getLabels().get(Labels.RANK), 0);
+    }
+
+    /** The WORLD_SIZE the operator gave the pod's trainer, 1 without one. */
+    static int worldSizeOf(Pod p) {
+        return p.getSpec() == null ? 1 : p.getSpec().getContainers().stream()
+                .filter(c -> TRAINER_CONTAINER.equals(c.getName())).flatMap(c -> c.getEnv().stream())
+                .filter(e -> "WORLD_SIZE".equals(e.getName())).findFirst().map(e -> number(e.getValue(), 1)).orElse(1);
+    }
+
+    private static int number(String v, int otherwise) {
         try {
-            return v == null ? -1 : Integer.parseInt(v);
+            return v == null ? otherwise : Integer.parseInt(v);
         } catch (NumberFormatException e) {
-            return -1;
+            return otherwise;
         }
     }
 

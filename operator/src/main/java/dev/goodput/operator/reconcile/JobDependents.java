@@ -13,7 +13,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * creates when the spec names none, applied once per generation by this process (it remembers which) and again before
  * every new pod unless this very reconcile applied it; and the ConfigMap with {@code job.yaml}, applied only for a new
  * attempt, so that it always holds the spec the current pod runs (an edit between attempts reaches the next pod, not
- * the ConfigMap of a running one).
+ * the ConfigMap of a running one); for a job with several workers, their headless Service and NetworkPolicy, applied
+ * with the ConfigMap. A job edited down to one worker keeps them until it is deleted: they name only its own pods.
  */
 public class JobDependents {
     private final OperatorSettings settings;
@@ -33,9 +34,18 @@ public class JobDependents {
         return true;
     }
 
-    /** Before a new attempt's pod: its ConfigMap, and the claim unless {@code claimApplied} by this reconcile. */
+    /**
+     * Before a new attempt's pods: its ConfigMap, the claim unless {@code claimApplied} by this reconcile, and for
+     * several workers the Service and NetworkPolicy of their rendezvous (before the pods, which are never reachable
+     * without the policy).
+     */
     public void applyForAttempt(KubernetesClient client, TrainingJob job, long generation, boolean claimApplied) {
         ServerSideApply.apply(client, JobResources.configMap(job));
+        var policy = JobResources.networkPolicy(job);
+        if (policy != null) {
+            ServerSideApply.apply(client, policy);
+            ServerSideApply.apply(client, JobResources.service(job));
+        }
         if (!claimApplied) {
             applyClaim(client, job, generation);
         }

@@ -13,6 +13,9 @@ import dev.goodput.operator.observe.JobObserver;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
@@ -21,6 +24,10 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.Toleration;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
@@ -33,8 +40,10 @@ import java.util.Map;
 
 /**
  * The desired objects of a TrainingJob, as pure functions of the job (and the attempt): the ConfigMap holding
- * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, and the trainer Pod (mounts, GOODPUT_* environment, metrics port, termination message; hardened security
- * context; the pod-tracking finalizer {@link Labels#POD_FINALIZER}).
+ * {@code job.yaml}, the checkpoint claim the operator creates when the spec names none, the trainer Pod of each rank
+ * (mounts, GOODPUT_* and rank environment, metrics port, termination message; hardened security context; the
+ * pod-tracking finalizer {@link Labels#POD_FINALIZER}), and for a job with several workers the headless Service and
+ * NetworkPolicy of their rendezvous.
  * Being deterministic, applying them twice (server-side apply) changes nothing.
  */
 public final class JobResources {
@@ -49,6 +58,9 @@ public final class JobResources {
     public static final String TUNING_CACHE_MANAGED_BY = "goodput";
     public static final String TERMINATION_LOG = "/dev/termination-log";
     public static final int METRICS_PORT = 9400;
+    /** Where rank 0's c10d TCPStore listens, the port torchrun and Kubeflow Trainer use. */
+    public static final int RENDEZVOUS_PORT = 29500;
+    public static final String RENDEZVOUS_PORT_NAME = "c10d";
     public static final String GPU = "nvidia.com/gpu";
     /** The non-root user and group the trainer runs as: the USER of both trainer images (trainer-image/Dockerfile*). */
     public static final long TRAINER_UID = 65532L;
@@ -144,24 +156,105 @@ public final class JobResources {
                 .endSpec().build();
     }
 
-    public static Pod pod(TrainingJob job, int attempt, OperatorSettings settings) {
+    /** spec.resources.workers: the pods of one attempt (1 when absent). */
+    public static int workers(TrainingJobSpec spec) {
+        return spec.resources == null || spec.resources.workers == null ? 1 : Math.max(1, spec.resources.workers);
+    }
+
+    /**
+     * The headless Service of a job with several workers: it gives each pod of the gang the DNS name
+     * {@code <pod>.<job>-workers} (the pod's hostname and subdomain), which is how the ranks find rank 0. Published
+     * before the pods are Ready ({@code publishNotReadyAddresses}): the trainer is Ready only once it trains, after
+     * the rendezvous this name serves. Null for one worker, which needs no rendezvous.
+     */
+    public static Service service(TrainingJob job) {
+        if (workers(job.getSpec()) <= 1) {
+            return null;
+        }
+        return new ServiceBuilder().withNewMetadata().withName(Labels.serviceName(job.getMetadata().getName()))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
+                .withOwnerReferences(owner(job)).endMetadata()
+                .withNewSpec().withClusterIP("None").withPublishNotReadyAddresses(true)
+                .withSelector(trainerPods(job))
+                .addNewPort().withName(RENDEZVOUS_PORT_NAME).withPort(RENDEZVOUS_PORT).withProtocol("TCP").endPort()
+                .endSpec().build();
+    }
+
+    /**
+     * The NetworkPolicy of a job with several workers. It selects the job's trainer pods and lets in: the job's own
+     * trainer pods, on every port (rank 0's c10d store, and the connections the process group's backend opens between
+     * ranks on ports of its choosing); and anyone on the metrics port, as without a policy (Prometheus, the operator's
+     * /progress polls). Nothing else reaches the pods, so no other pod can join or disturb the rendezvous. Null for one
+     * worker: its pod listens on the metrics port only, and stays as open as it always was.
+     */
+    public static NetworkPolicy networkPolicy(TrainingJob job) {
+        if (workers(job.getSpec()) <= 1) {
+            return null;
+        }
+        Map<String, String> pods = trainerPods(job);
+        return new NetworkPolicyBuilder().withNewMetadata().withName(Labels.serviceName(job.getMetadata().getName()))
+                .withNamespace(job.getMetadata().getNamespace()).withLabels(labels(job))
+                .withOwnerReferences(owner(job)).endMetadata()
+                .withNewSpec().withNewPodSelector().withMatchLabels(pods).endPodSelector()
+                .withPolicyTypes("Ingress")
+                .addNewIngress().addNewFrom().withNewPodSelector().withMatchLabels(pods).endPodSelector().endFrom()
+                .endIngress()
+                .addNewIngress().addNewPort().withProtocol("TCP").withPort(new IntOrString(METRICS_PORT)).endPort()
+                .endIngress()
+                .endSpec().build();
+    }
+
+    /** The labels that select the job's trainer pods, of every attempt. */
+    static Map<String, String> trainerPods(TrainingJob job) {
+        return Map.of(Labels.JOB, job.getMetadata().getName(), Labels.NAME, Labels.TRAINER);
+    }
+
+    /**
+     * The environment that places a pod in its gang, in the names torchrun and Kubeflow Trainer use: WORLD_SIZE, RANK,
+     * NODE_RANK (torchrun's index of a node, here of the pod: its rank), LOCAL_RANK (0: one process per pod), and, for a gang, rank 0's
+     * address (its DNS name in the job's headless Service, known before rank 0 has an IP) and c10d port.
+     */
+    static List<EnvVar> rankEnv(TrainingJob job, int attempt, int rank) {
+        int workers = workers(job.getSpec());
+        List<EnvVar> env = new ArrayList<>(List.of(env("WORLD_SIZE", String.valueOf(workers)),
+                env("RANK", String.valueOf(rank)), env("NODE_RANK", String.valueOf(rank)), env("LOCAL_RANK", "0")));
+        if (workers > 1) {
+            String name = job.getMetadata().getName();
+            env.add(env("MASTER_ADDR", Labels.podName(name, attempt, 0, workers) + "." + Labels.serviceName(name)));
+            env.add(env("MASTER_PORT", String.valueOf(RENDEZVOUS_PORT)));
+        }
+        return env;
+    }
+
+    /**
+     * Attempt {@code attempt}'s pod of {@code rank}. With one worker it is the pod as it always was (name, labels), plus
+     * WORLD_SIZE=1 and RANK=0; with several, each rank also has label {@link Labels#RANK}, the hostname and subdomain
+     * that name it in the job's Service, and the c10d port.
+     */
+    public static Pod pod(TrainingJob job, int attempt, int rank, OperatorSettings settings) {
         TrainingJobSpec spec = job.getSpec();
         ResourcesSpec res = spec.resources == null ? new ResourcesSpec() : spec.resources;
+        int workers = workers(spec);
         Map<String, String> labels = labels(job);
         labels.put(Labels.ATTEMPT, String.valueOf(attempt));
+        if (workers > 1) {
+            labels.put(Labels.RANK, String.valueOf(rank));
+        }
+        String podName = Labels.podName(job.getMetadata().getName(), attempt, rank, workers);
         String image = spec.image == null || spec.image.isBlank() ? settings.defaultImage() : spec.image;
 
         // Computed once: the kubelet waits this long after SIGTERM, and the trainer plans its save within it.
         long grace = GracePeriod.seconds(spec.checkpoint == null ? null : spec.checkpoint.gracePeriodSeconds,
                 job.getStatus() == null ? null : job.getStatus().lastCheckpoint, settings);
-        List<EnvVar> env = List.of(
+        List<EnvVar> env = new ArrayList<>(List.of(
                 env("GOODPUT_CHECKPOINT_DIR", CHECKPOINT_DIR),
                 env("GOODPUT_GRACE_PERIOD_SECONDS", String.valueOf(grace)),
                 env("GOODPUT_METRICS_PORT", String.valueOf(METRICS_PORT)),
                 env("GOODPUT_JOB_UID", job.getMetadata().getUid()),
                 env("GOODPUT_ATTEMPT", String.valueOf(attempt)),
                 env("GOODPUT_TERMINATION_LOG", TERMINATION_LOG),
-                env("GOODPUT_TUNING_CACHE", TUNING_CACHE_DIR));
+                env("GOODPUT_TUNING_CACHE", TUNING_CACHE_DIR)));
+        env.addAll(rankEnv(job, attempt, rank));
 
         List<Volume> volumes = new ArrayList<>();
         List<VolumeMount> mounts = new ArrayList<>();
@@ -199,10 +292,16 @@ public final class JobResources {
             limits.put("memory", new Quantity(res.memory));
         }
 
+        List<ContainerPort> ports = new ArrayList<>();
+        ports.add(new ContainerPortBuilder().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").build());
+        if (workers > 1) {
+            ports.add(new ContainerPortBuilder().withName(RENDEZVOUS_PORT_NAME).withContainerPort(RENDEZVOUS_PORT)
+                    .withProtocol("TCP").build());
+        }
         var container = new ContainerBuilder().withName(JobObserver.TRAINER_CONTAINER).withImage(image)
                 .withArgs("run", CONFIG_DIR + "/" + JOB_FILE)
                 .withEnv(env)
-                .addNewPort().withName("metrics").withContainerPort(METRICS_PORT).withProtocol("TCP").endPort()
+                .withPorts(ports)
                 .withNewResources().withLimits(limits.isEmpty() ? null : limits)
                 .withRequests(requests.isEmpty() ? null : requests).endResources()
                 .withVolumeMounts(mounts)
@@ -213,11 +312,13 @@ public final class JobResources {
                 .withRunAsNonRoot(true).withNewCapabilities().withDrop("ALL").endCapabilities().endSecurityContext()
                 .build();
 
-        return new PodBuilder().withNewMetadata().withName(Labels.podName(job.getMetadata().getName(), attempt))
+        return new PodBuilder().withNewMetadata().withName(podName)
                 .withNamespace(job.getMetadata().getNamespace()).withLabels(labels).withOwnerReferences(owner(job))
                 .withFinalizers(Labels.POD_FINALIZER)
                 .endMetadata()
                 .withNewSpec().withRestartPolicy("Never")
+                .withHostname(workers > 1 ? podName : null)
+                .withSubdomain(workers > 1 ? Labels.serviceName(job.getMetadata().getName()) : null)
                 .withTerminationGracePeriodSeconds(grace)
                 .withNodeSelector(nodeSelector(res, settings.scheduling()))
                 .withTolerations(tolerations(res, settings.scheduling()))

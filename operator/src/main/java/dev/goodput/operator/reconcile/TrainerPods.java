@@ -15,12 +15,14 @@ import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfig
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
  * Starts and stops trainer pods, and watches them: the informer whose cache the reconciler observes pods in. Starting
- * applies the attempt's pod ({@link JobResources#pod}) and puts it in that cache at once; stopping deletes a pod
+ * applies the attempt's pods ({@link JobResources#pod}, one per rank) and puts them in that cache at once; stopping deletes a pod
  * gracefully, noting why on it first.
  */
 public class TrainerPods {
@@ -41,16 +43,24 @@ public class TrainerPods {
         return informer;
     }
 
-    /** Applies attempt {@code attempt}'s pod; the same pod again when it exists already. */
-    public Pod start(KubernetesClient client, TrainingJob job, int attempt) {
-        Pod pod = ServerSideApply.apply(client, JobResources.pod(job, attempt, settings));
-        if (informer != null) {
-            // Read our own write: the next reconcile sees the pod even before the informer does.
-            informer.handleRecentResourceCreate(ResourceID.fromResource(pod), pod);
+    /**
+     * Applies attempt {@code attempt}'s pods, one per rank (spec.resources.workers), all at once: a gang's ranks wait
+     * for each other at the rendezvous, so none is held back for another. The same pods again when they exist
+     * already. Returns them by rank.
+     */
+    public List<Pod> start(KubernetesClient client, TrainingJob job, int attempt) {
+        List<Pod> started = new ArrayList<>();
+        for (int rank = 0; rank < JobResources.workers(job.getSpec()); rank++) {
+            Pod pod = ServerSideApply.apply(client, JobResources.pod(job, attempt, rank, settings));
+            if (informer != null) {
+                // Read our own write: the next reconcile sees the pod even before the informer does.
+                informer.handleRecentResourceCreate(ResourceID.fromResource(pod), pod);
+            }
+            started.add(pod);
         }
-        LOG.infof("%s/%s: attempt %d started (pod %s)", job.getMetadata().getNamespace(), job.getMetadata().getName(),
-                attempt, pod.getMetadata().getName());
-        return pod;
+        LOG.infof("%s/%s: attempt %d started (%s)", job.getMetadata().getNamespace(), job.getMetadata().getName(),
+                attempt, started.size() == 1 ? "pod " + started.get(0).getMetadata().getName() : started.size() + " pods");
+        return started;
     }
 
     /**

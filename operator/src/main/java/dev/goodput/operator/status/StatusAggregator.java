@@ -8,6 +8,9 @@ import dev.goodput.api.status.JobPhase;
 import dev.goodput.api.status.TrainerPhase;
 import dev.goodput.api.status.TrainerReport;
 import dev.goodput.api.status.TrainingJobStatus;
+import dev.goodput.api.status.Workers;
+import dev.goodput.operator.attempt.AttemptStateMachine;
+import dev.goodput.operator.attempt.Gang;
 import dev.goodput.operator.cost.PriceQuote;
 import dev.goodput.operator.observe.AttemptObservation;
 import java.time.Clock;
@@ -103,13 +106,33 @@ public class StatusAggregator {
         return new JobEvent(JobEvent.WARNING, STALLED, message, o.attempt());
     }
 
-    /** A pod for {@code attempt} was just created; it runs {@code spec} of {@code generation}. */
-    public void attemptStarted(TrainingJobStatus s, long generation, int attempt, String spec) {
+    /** The pods of {@code attempt} ({@code workers} of them) were just created; they run {@code spec} of {@code generation}. */
+    public void attemptStarted(TrainingJobStatus s, long generation, int attempt, int workers, String spec) {
         s.attempts = attempt;
         s.observedGeneration = generation;
         s.reconciledSpec = spec;
         s.phase = JobPhase.Pending;
-        set(s, generation, RUNNING, false, "PodCreated", "attempt " + attempt + ": pod created");
+        s.workers = new Workers(workers, 0);
+        set(s, generation, RUNNING, false, "PodCreated", "attempt " + attempt + ": "
+                + (workers == 1 ? "pod created" : workers + " pods created"));
+    }
+
+    /** {@code status.workers} of the current attempt's gang: its size and how many of its pods are Ready. */
+    public void workers(TrainingJobStatus s, Gang gang) {
+        s.workers = new Workers(gang.members().size(), gang.ready());
+    }
+
+    /**
+     * A pod of the gang has ended ({@code o}, the one that broke it) while others run: they are being stopped
+     * gracefully (rank 0 checkpoints on its way out), and the outcome is counted once all have ended.
+     */
+    public void gangStopping(TrainingJobStatus s, long generation, AttemptObservation o) {
+        String why = AttemptStateMachine.preemptionReason(o) != null ? AttemptStateMachine.preemptionReason(o)
+                : AttemptStateMachine.failureReason(o);
+        s.phase = JobPhase.Checkpointing;
+        set(s, generation, RUNNING, false, "GangRestarting", "attempt " + o.attempt() + ": pod " + o.brokenBy()
+                + " ended (" + why + "); stopping the attempt's other pods gracefully, the next attempt starts when all"
+                + " have stopped");
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.goodput.operator.attempt;
 
+import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_GANG;
 import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_STALLED;
 import static dev.goodput.operator.attempt.AttemptStateMachine.STOP_SUSPENDED;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -204,6 +205,55 @@ class AttemptStateMachineTest {
                 row("a finished job has nothing left to decide", finished("Failed"), seen(exited(1, null, null)), false,
                         Decision.FINISHED, null),
 
+                // a gang of pods (spec.resources.workers > 1): one attempt, one outcome
+                row("a gang whose pods all run is rank 0's: observed, its /progress polled", status(1, 0),
+                        gang(running(), running(), pod(1, "Pending")), false,
+                        new Decision(true, null, null, new Report.Observed(), null, null), null),
+                row("a gang whose rank 1 has succeeded while rank 0 still runs: rank 0 is waited for", status(1, 0),
+                        gang(running(), succeeded(null)), false,
+                        new Decision(true, null, null, new Report.Observed(), null, null), null),
+                row("one pod of a gang evicted: the others are stopped (they checkpoint), nothing counted yet",
+                        status(1, 0), gang(running(), disrupted("EvictionByEvictionAPI", deleting(exited(143, null, null), NOW)),
+                                running()), false,
+                        new Decision(false, STOP_GANG, null, new Report.GangStopping(), null, null), null),
+                row("one pod of a gang gone while the others run: they are stopped", status(1, 0),
+                        gang(running(), null), false,
+                        new Decision(false, STOP_GANG, null, new Report.GangStopping(), null, null), null),
+                row("one pod of a gang failed: the others are stopped, no back-off yet", status(1, 0),
+                        gang(exited(1, null, NOW.minusSeconds(4)), running()), false,
+                        new Decision(false, STOP_GANG, null, new Report.GangStopping(), null, null), null),
+                row("the evicted gang has stopped: one preemption, the eviction's, and the next attempt at once",
+                        status(1, 0), gang(stoppedBy(STOP_GANG, exited(75, null, null)),
+                                disrupted("EvictionByEvictionAPI", deleting(exited(143, null, null), NOW)),
+                                stoppedBy(STOP_GANG, exited(75, null, null))), false,
+                        preempted("EvictionByEvictionAPI"), "Preempted"),
+                row("the gang with a failed pod has stopped: one failure, that pod's", status(1, 0),
+                        gang(stoppedBy(STOP_GANG, exited(75, null, null)), exited(1, null, NOW.minusSeconds(60))), false,
+                        decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("PodFailed", "exit code 1",
+                                false), 2, null), "AttemptFailed"),
+                row("a lost peer: one pod deleted, the others exited non-zero on their own: one preemption", status(1, 0),
+                        gang(exited(1, null, NOW.minusSeconds(60)), deleting(exited(143, null, null), NOW)), false,
+                        preempted("PodDeleted"), "Preempted"),
+                row("every rank exited 75 on its own after rank 1 was evicted: the eviction is the reason", status(1, 0),
+                        gang(exited(75, null, null), disrupted("EvictionByEvictionAPI", deleting(exited(75, null, null), NOW)),
+                                exited(75, null, null)), false,
+                        preempted("EvictionByEvictionAPI"), "Preempted"),
+                row("rank 1 failed and rank 0 then exited 75 on its own: one failure, rank 1's", status(1, 0),
+                        gang(exited(75, null, NOW.minusSeconds(60)), exited(1, null, NOW.minusSeconds(60))), false,
+                        decision(new Close(AttemptOutcome.Failed, "PodFailed"), new Report.Failed("PodFailed", "exit code 1",
+                                false), 2, null), "AttemptFailed"),
+                row("rank 0 stopped for the gang could not checkpoint: a failure, though a peer was preempted",
+                        status(1, 0), gang(stoppedBy(STOP_GANG, exited(74, null, NOW.minusSeconds(60))),
+                                disrupted("PreemptionByScheduler", deleting(exited(143, null, null), NOW))), false,
+                        decision(new Close(AttemptOutcome.Failed, "CheckpointFailed"),
+                                new Report.Failed("CheckpointFailed", "exit code 74", false), 2, null), "AttemptFailed"),
+                row("a gang whose every pod succeeded: rank 0's report (the target) is the job's", status(1, 0),
+                        gang(succeeded("{\"targetReached\":true}"), succeeded(null)), false,
+                        decision(new Close(AttemptOutcome.Succeeded, "TargetReached"), new Report.Succeeded(), null, null),
+                        "Completed"),
+                row("suspend while a gang runs stops its pods", status(1, 0), gang(running(), running()), true,
+                        new Decision(false, STOP_SUSPENDED, null, new Report.Suspending(), null, null), null),
+
                 // operator restart mid-transition (see also podsAreReleasedOnlyOnceStatusRecordsTheirOutcome)
                 row("restart: status says attempt 2, whose pod the synced cache does not hold: it is gone", status(2, 0),
                         AttemptObservation.none(2), false,
@@ -284,7 +334,7 @@ class AttemptStateMachineTest {
 
     static AttemptObservation ended(Integer exitCode, String disruption, boolean deleting) {
         return new AttemptObservation(1, new PodBuilder().build(), "Failed", exitCode, null, null, disruption, null, null,
-                deleting, true, null);
+                deleting, true, null, null);
     }
 
     @Test
@@ -432,6 +482,34 @@ class AttemptStateMachineTest {
     static Pod stoppedBy(String reason, Pod p) {
         p.getMetadata().setAnnotations(new HashMap<>(Map.of(Labels.STOP_REASON, reason)));
         return deleting(p, NOW.minusSeconds(5));
+    }
+
+    /**
+     * Attempt 1 of a gang, observed as the reconciler observes it ({@link JobObserver#observeRanks}, {@link Gang}):
+     * {@code byRank[r]} becomes pod {@code job-1-r} with label goodput.dev/rank and WORLD_SIZE; null: no pod of that rank.
+     */
+    static AttemptObservation gang(Pod... byRank) {
+        return observeGang(byRank).lead();
+    }
+
+    static Gang observeGang(Pod... byRank) {
+        List<Pod> pods = new ArrayList<>();
+        for (int rank = 0; rank < byRank.length; rank++) {
+            Pod p = byRank[rank];
+            if (p == null) {
+                continue;
+            }
+            p.getMetadata().setName("job-1-" + rank);
+            p.getMetadata().setUid("uid-1-" + rank);
+            p.getMetadata().getLabels().put(Labels.RANK, String.valueOf(rank));
+            p.getSpec().setContainers(List.of(new io.fabric8.kubernetes.api.model.ContainerBuilder()
+                    .withName(JobObserver.TRAINER_CONTAINER).addNewEnv().withName("WORLD_SIZE")
+                    .withValue(String.valueOf(byRank.length)).endEnv().build()));
+            pods.add(p);
+        }
+        List<AttemptObservation> ranks = OBSERVER.observeRanks(pods, 1, null);
+        assertThat(ranks).hasSize(byRank.length);
+        return Gang.of(ranks);
     }
 
     static Pod relabel(Pod p, int attempt) {

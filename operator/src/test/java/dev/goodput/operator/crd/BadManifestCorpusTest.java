@@ -62,24 +62,33 @@ class BadManifestCorpusTest {
     }
 
     /**
-     * A bad manifest: the valid one with {@code path} set to {@code value} (null removes it) and {@code alsoRemoved}
-     * removed; {@code field} is what both sides must name.
+     * A bad manifest: the valid one with {@code path} set to {@code value} (null removes it), {@code alsoRemoved}
+     * removed and each of {@code alsoSet} set; {@code field} is what both sides must name.
      */
-    record Bad(String what, String path, Object value, String field, String alsoRemoved, boolean explicitNull) {
+    record Bad(String what, String path, Object value, String field, String alsoRemoved, boolean explicitNull,
+            java.util.Map<String, Object> alsoSet) {
         Bad(String what, String path, Object value) {
-            this(what, path, value, path, null, false);
+            this(what, path, value, path, null, false, java.util.Map.of());
         }
 
         Bad(String what, String path, Object value, String field, String alsoRemoved) {
-            this(what, path, value, field, alsoRemoved, false);
+            this(what, path, value, field, alsoRemoved, false, java.util.Map.of());
         }
 
         /** The field written as {@code null} rather than removed. */
         Bad withNull() {
-            return new Bad(what, path, value, field, alsoRemoved, true);
+            return new Bad(what, path, value, field, alsoRemoved, true, alsoSet);
+        }
+
+        /** Also sets {@code otherPath} to {@code otherValue}: a rule about two fields. */
+        Bad with(String otherPath, Object otherValue) {
+            var more = new java.util.LinkedHashMap<>(alsoSet);
+            more.put(otherPath, otherValue);
+            return new Bad(what, path, value, field, alsoRemoved, explicitNull, more);
         }
 
         ObjectNode apply(ObjectNode manifest) {
+            alsoSet.forEach((p, v) -> set(manifest, p, v));
             if (explicitNull) {
                 set(manifest, path, com.fasterxml.jackson.databind.node.NullNode.getInstance());
                 return manifest;
@@ -184,7 +193,17 @@ class BadManifestCorpusTest {
                 new Bad("a text format for an image model", "spec.data.format", "textcsv"),
                 new Bad("a text sequence of 4 tokens", "spec.data.text.maxLength", 4),
                 new Bad("an unknown padding", "spec.data.text.padding", "dynamic"),
-                new Bad("gradient checkpointing on a cnn", "spec.training.gradientCheckpointing", true));
+                new Bad("gradient checkpointing on a cnn", "spec.training.gradientCheckpointing", true),
+                new Bad("0 workers", "spec.resources.workers", 0),
+                new Bad("65 workers", "spec.resources.workers", 65).with("spec.checkpoint.claimName", "shared")
+                        .with("spec.training.globalBatchSize", 130),
+                new Bad("two workers on the operator's ReadWriteOnce claim", "spec.resources.workers", 2),
+                new Bad("a global batch that 3 workers cannot share equally", "spec.resources.workers", 3,
+                        "spec.training.globalBatchSize", null)
+                        .with("spec.checkpoint.claimName", "shared"),
+                new Bad("a global batch that 2 workers x 3 GPUs cannot share equally", "spec.resources.workers", 2,
+                        "spec.training.globalBatchSize", null).with("spec.resources.gpus", 3)
+                        .with("spec.checkpoint.claimName", "shared"));
     }
 
     @Test
@@ -233,6 +252,9 @@ class BadManifestCorpusTest {
                 new Bad("a budget by the target alone", "spec.training.epochs", null, "-", null),
                 new Bad("256 threads", "spec.training.threads", 256),
                 new Bad("16 GPUs", "spec.resources.gpus", 16),
+                new Bad("64 workers on a named claim share the global batch of 128", "spec.resources.workers", 64, "-",
+                        null).with("spec.checkpoint.claimName", "shared"),
+                new Bad("one worker named, on the operator's claim", "spec.resources.workers", 1),
                 new Bad("keeping 100 checkpoints", "spec.checkpoint.keep", 100),
                 new Bad("a duration in two units", "spec.training.maxDuration", "1h30m"),
                 new Bad("a memory budget in Gi", "spec.training.memoryBudget", "1.5Gi"));
@@ -279,9 +301,22 @@ class BadManifestCorpusTest {
               training: {epochs: 1}
             """;
 
+    /** A data-parallel job: 4 pods x 2 GPUs share a global batch of 256, 32 examples a rank and step. */
+    static final String MULTI_WORKER = """
+            apiVersion: goodput.dev/v1alpha1
+            kind: TrainingJob
+            metadata:
+              name: corpus-workers
+            spec:
+              model: {architecture: resnet18}
+              training: {epochs: 10, globalBatchSize: 256, batchSize: auto}
+              checkpoint: {claimName: shared-checkpoints, interval: 5m}
+              resources: {workers: 4, gpus: 2, gpuType: nvidia-h100-80gb, memory: 32Gi}
+            """;
+
     @Test
-    void aTextJobAndABringYourOwnModelJobAreAcceptedByBoth(KubernetesClient client) {
-        for (String text : List.of(TEXT, TORCHSCRIPT, TORCHSCRIPT_LORA)) {
+    void aTextJobABringYourOwnModelJobAndAMultiWorkerJobAreAcceptedByBoth(KubernetesClient client) {
+        for (String text : List.of(TEXT, TORCHSCRIPT, TORCHSCRIPT_LORA, MULTI_WORKER)) {
             assertThat(catchThrowable(() -> dryRunCreate(client, yaml(text)))).as("the apiserver accepts %s", text).isNull();
             assertThat(catchThrowable(() -> ManifestReader.parse(text, "job.yaml"))).as("the trainer accepts %s", text).isNull();
         }

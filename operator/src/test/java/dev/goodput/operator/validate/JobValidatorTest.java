@@ -50,4 +50,14 @@ class JobValidatorTest {
         job.getSpec().training.maxDuration = "0s";
         assertThat(new JobValidator().validate(job, null).problems()).containsExactly("spec.training.maxDuration: must be more than 0");
     }
+
+    @Test
+    void aGangsNameMustMakeDnsLabelsOfItsServiceAndHostnames() {
+        assertThat(JobValidator.gangName("a".repeat(47))).as("<name>-<attempt>-<rank> fits 63").isEmpty();
+        assertThat(JobValidator.gangName("fashion-mnist-ddp")).isEmpty();
+        assertThat(JobValidator.gangName("a".repeat(48))).singleElement()
+                .satisfies(p -> assertThat(p).startsWith("metadata.name: with spec.resources.workers > 1"));
+        assertThat(JobValidator.gangName("3d-unet")).as("a Service name starts with a letter").hasSize(1);
+        assertThat(JobValidator.gangName("mnist.v2")).as("no dots in a DNS label").hasSize(1);
+    }
 }
