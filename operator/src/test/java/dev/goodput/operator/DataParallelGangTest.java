@@ -139,7 +139,11 @@ class DataParallelGangTest {
             assertThat(env(p)).containsEntry("WORLD_SIZE", "3").containsEntry("RANK", String.valueOf(rank))
                     .containsEntry("NODE_RANK", String.valueOf(rank)).containsEntry("LOCAL_RANK", "0")
                     .as("rank 0's name in the job's Service, known before rank 0 has an IP")
-                    .containsEntry("MASTER_ADDR", "trio-1-0.trio-workers").containsEntry("MASTER_PORT", "29500");
+                    .containsEntry("MASTER_ADDR", "trio-1-0.trio-workers").containsEntry("MASTER_PORT", "29500")
+                    .as("and, needing no DNS, a rendezvous file of this attempt on the shared checkpoint volume")
+                    .containsEntry("GOODPUT_RENDEZVOUS_FILE", "/checkpoints/" + job.getMetadata().getUid() + "/c10d/attempt-1");
+            assertThat(p.getSpec().getContainers().get(0).getEnv()).filteredOn(e -> e.getName().equals("GOODPUT_POD_IP"))
+                    .singleElement().satisfies(e -> assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP"));
             assertThat(p.getSpec().getHostname()).isEqualTo(p.getMetadata().getName());
             assertThat(p.getSpec().getSubdomain()).isEqualTo("trio-workers");
             assertThat(p.getSpec().getContainers().get(0).getPorts()).extracting(c -> c.getName() + ":" + c.getContainerPort())

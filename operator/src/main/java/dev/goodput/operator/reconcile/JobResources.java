@@ -212,7 +212,10 @@ public final class JobResources {
     /**
      * The environment that places a pod in its gang, in the names torchrun and Kubeflow Trainer use: WORLD_SIZE, RANK,
      * NODE_RANK (torchrun's index of a node, here of the pod: its rank), LOCAL_RANK (0: one process per pod), and, for a gang, rank 0's
-     * address (its DNS name in the job's headless Service, known before rank 0 has an IP) and c10d port.
+     * address (its DNS name in the job's headless Service, known before rank 0 has an IP) and c10d port. Since not
+     * every cluster answers that name (or not before the pods start), the gang also gets a rendezvous file on its
+     * shared checkpoint volume, one per attempt, where rank 0 publishes its pod IP (GOODPUT_POD_IP, from the downward
+     * API) and the other ranks read it: the trainer's rendezvous then needs no DNS at all.
      */
     static List<EnvVar> rankEnv(TrainingJob job, int attempt, int rank) {
         int workers = workers(job.getSpec());
@@ -222,6 +225,9 @@ public final class JobResources {
             String name = job.getMetadata().getName();
             env.add(env("MASTER_ADDR", Labels.podName(name, attempt, 0, workers) + "." + Labels.serviceName(name)));
             env.add(env("MASTER_PORT", String.valueOf(RENDEZVOUS_PORT)));
+            env.add(env("GOODPUT_RENDEZVOUS_FILE", CHECKPOINT_DIR + "/" + job.getMetadata().getUid() + "/c10d/attempt-" + attempt));
+            env.add(new io.fabric8.kubernetes.api.model.EnvVarBuilder().withName("GOODPUT_POD_IP").withNewValueFrom()
+                    .withNewFieldRef().withFieldPath("status.podIP").endFieldRef().endValueFrom().build());
         }
         return env;
     }

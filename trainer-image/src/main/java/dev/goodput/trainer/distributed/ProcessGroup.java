@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.pytorch.engine.PtNDArray;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -33,11 +34,25 @@ public final class ProcessGroup implements AutoCloseable {
     public static ProcessGroup join(World world, String glooInterface) {
         C10d.load();
         String iface = glooInterface == null ? "" : glooInterface;
-        // On one machine (MASTER_ADDR a loopback address), Gloo binds to loopback too; otherwise to the address this
-        // host's name resolves to (a pod's IP), as torch.distributed does.
-        String deviceHost = iface.isEmpty() && loopback(world.masterAddr()) ? "127.0.0.1" : "";
-        long handle = C10d.connect(world.masterAddr(), world.masterPort(), world.rank(), world.size(),
-                world.timeout().toMillis(), deviceHost, iface);
+        String master = world.masterAddr();
+        int port = world.masterPort();
+        if (world.rendezvousFile() != null) {
+            Path file = Path.of(world.rendezvousFile());
+            if (world.leader()) {
+                master = world.ownAddress() != null ? world.ownAddress() : master;
+                if (master == null) throw new IllegalArgumentException(World.OWN_ADDRESS_ENV + " or MASTER_ADDR must give rank 0's address");
+                RendezvousFile.publish(file, master, port);
+            } else {
+                String[] published = RendezvousFile.await(file, world.timeout());
+                master = published[0];
+                port = Integer.parseInt(published[1]);
+            }
+        }
+        // Gloo binds to: the interface named, else loopback when the ranks meet on loopback (one machine), else this
+        // process's own address when it is given (a pod's IP), else what the host name resolves to.
+        String deviceHost = !iface.isEmpty() ? "" : loopback(master) ? "127.0.0.1"
+                : world.ownAddress() != null ? world.ownAddress() : "";
+        long handle = C10d.connect(master, port, world.rank(), world.size(), world.timeout().toMillis(), deviceHost, iface);
         return new ProcessGroup(world, handle);
     }
 

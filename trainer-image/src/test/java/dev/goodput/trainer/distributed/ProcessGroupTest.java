@@ -95,8 +95,8 @@ class ProcessGroupTest {
         int port = freePort();
         Duration timeout = Duration.ofSeconds(60);
         CompletableFuture<ProcessGroup> rank1 = CompletableFuture.supplyAsync(
-                () -> ProcessGroup.join(new World(1, 2, 0, 1, "127.0.0.1", port, timeout), null), RANKS);
-        try (ProcessGroup rank0 = ProcessGroup.join(new World(0, 2, 0, 1, "127.0.0.1", port, timeout), null);
+                () -> ProcessGroup.join(World.loopback(1, 2, port, timeout), null), RANKS);
+        try (ProcessGroup rank0 = ProcessGroup.join(World.loopback(0, 2, port, timeout), null);
              NDManager m = NDManager.newBaseManager()) {
             rank1.get().close(); // the peer's process group goes away, as when its process is killed
             long t0 = System.nanoTime();
@@ -106,12 +106,31 @@ class ProcessGroupTest {
         }
     }
 
+    @Test
+    void ranksFindRankZeroThroughTheRendezvousFileWhenTheNameDoesNotResolve(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        int port = freePort();
+        String file = dir.resolve("c10d/attempt-2").toString();
+        List<CompletableFuture<Double>> ranks = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            // MASTER_ADDR as the operator gives it, a DNS name no server here answers; the address comes from the file.
+            World w = new World(r, 2, 0, 1, "job-2-0.job-workers.invalid", port, Duration.ofSeconds(30), file, "127.0.0.1");
+            ranks.add(CompletableFuture.supplyAsync(() -> {
+                try (ProcessGroup g = ProcessGroup.join(w, null)) {
+                    return g.sum(w.rank() + 1.0)[0];
+                }
+            }, RANKS));
+        }
+        for (CompletableFuture<Double> f : ranks) assertThat(f.get()).isEqualTo(3.0);
+        assertThat(java.nio.file.Files.readString(java.nio.file.Path.of(file)).trim()).isEqualTo("127.0.0.1:" + port);
+    }
+
     /** Runs {@code body} as every rank of a fresh group on loopback; results in rank order. */
     private static <T> List<T> onRanks(int world, Duration timeout, Function<ProcessGroup, T> body) throws Exception {
         int port = freePort();
         List<CompletableFuture<T>> ranks = new ArrayList<>();
         for (int r = 0; r < world; r++) {
-            World w = new World(r, world, 0, 1, "127.0.0.1", port, timeout);
+            World w = World.loopback(r, world, port, timeout);
             ranks.add(CompletableFuture.supplyAsync(() -> {
                 try (ProcessGroup g = ProcessGroup.join(w, null)) {
                     return body.apply(g);

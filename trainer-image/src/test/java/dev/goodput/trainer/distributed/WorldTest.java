@@ -22,11 +22,20 @@ class WorldTest {
     void readsWhatTorchrunSets() {
         World w = World.fromEnvironment(Map.of("WORLD_SIZE", "4", "RANK", "2", "LOCAL_RANK", "0", "MASTER_ADDR",
                 "job-0.job", "MASTER_PORT", "29501", World.TIMEOUT_ENV, "30"));
-        assertThat(w).isEqualTo(new World(2, 4, 0, 1, "job-0.job", 29501, Duration.ofSeconds(30)));
+        assertThat(w).isEqualTo(new World(2, 4, 0, 1, "job-0.job", 29501, Duration.ofSeconds(30), null, null));
         assertThat(w.distributed()).isTrue();
         assertThat(w.leader()).isFalse();
         assertThat(World.fromEnvironment(Map.of("WORLD_SIZE", "2", "RANK", "0", "MASTER_ADDR", "h")).masterPort())
                 .isEqualTo(29500);
+    }
+
+    @Test
+    void aRendezvousFileStandsInForMasterAddr() {
+        World w = World.fromEnvironment(Map.of("WORLD_SIZE", "2", "RANK", "1", World.RENDEZVOUS_FILE_ENV,
+                "/checkpoints/uid/c10d/attempt-3", World.OWN_ADDRESS_ENV, "10.253.1.7"));
+        assertThat(w.rendezvousFile()).isEqualTo("/checkpoints/uid/c10d/attempt-3");
+        assertThat(w.ownAddress()).isEqualTo("10.253.1.7");
+        assertThat(w.masterAddr()).isNull();
     }
 
     @ParameterizedTest
