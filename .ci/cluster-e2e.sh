@@ -13,12 +13,15 @@
 #   5. out-of-memory cluster/e2e/out-of-memory.yaml is OOMKilled: a failure, retried after the back-off, then Failed
 #                with a message that says it ran out of memory and what to change.
 #   6. restricted every namespace the chart and the jobs run in enforces Pod Security "restricted".
+#   8. workers    cluster/e2e/workers.yaml trains on two pods (c10d between them); rank 1's pod is evicted mid-run:
+#                the gang restarts as one attempt (1 preemption, no failure) and the final parameters equal, byte for
+#                byte, those of an uninterrupted two-process run of the same file on this machine.
 #   7. prometheus Prometheus finds the real pods through Kubernetes service discovery with the chart's PodMonitor and
 #                ServiceMonitor translated as the Prometheus Operator does (.ci/e2e-prometheus.py), and every dashboard
 #                query returns the jobs' data.
 # Exit 0 when all of that holds; 1 with the failing job's status, pods and events otherwise.
 #   .ci/cluster-e2e.sh
-# Env: GOODPUT_E2E_ONLY (a subset of: slow-save out-of-memory example preemption; install, restricted and prometheus
+# Env: GOODPUT_E2E_ONLY (a subset of: slow-save out-of-memory example preemption workers; install, restricted and prometheus
 # always run), GOODPUT_E2E_KEEP=1 (leave the release, the namespace and Prometheus), GOODPUT_E2E_HELM_ARGS (more helm
 # install arguments).
 set -euo pipefail
@@ -31,7 +34,7 @@ PROMETHEUS=${GOODPUT_PROMETHEUS:-$(.ci/prometheus-binary.sh)}   # with Kubernete
 TRAINER_JAR=trainer-image/target/goodput-trainer.jar
 kubectl() { "$BIN/kubectl" "$@"; }
 NS=ml   # the README's namespace
-ONLY=${GOODPUT_E2E_ONLY:-slow-save out-of-memory example preemption}
+ONLY=${GOODPUT_E2E_ONLY:-slow-save out-of-memory example preemption workers}
 WORK=$(mktemp -d /tmp/goodput-e2e.XXXXXX)
 PROM_PORT=19090   # loopback only
 log() { printf '[e2e %s] %s\n' "$(date +%T)" "$*"; }
@@ -40,6 +43,7 @@ want() { [[ " $ONLY " == *" $1 "* ]]; }
 cleanup() {
   [[ -n ${PROM_PID:-} ]] && { kill "$PROM_PID" 2>/dev/null || true; wait "$PROM_PID" 2>/dev/null || true; }
   [[ -n ${REF_PID:-} ]] && { kill "$REF_PID" 2>/dev/null || true; }
+  for p in ${WREF_PIDS:-}; do kill "$p" 2>/dev/null || true; done
   kubectl delete priorityclass goodput-e2e-urgent --ignore-not-found >/dev/null 2>&1 || true
   if [[ ${GOODPUT_E2E_KEEP:-0} != 1 ]]; then
     remove_jobs_then_operator
@@ -291,6 +295,49 @@ EOF
   log "preemption: passed (2 preemptions, 0 failures, parameters byte-identical to the uninterrupted run: $sha)"
 fi
 
+# ---- 8: two workers, one evicted ----------------------------------------------------------------------------------
+if want workers; then
+  log "workers: the uninterrupted two-process reference run of cluster/e2e/workers.yaml on this machine, in the background"
+  ref_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  for r in 1 0; do
+    env WORLD_SIZE=2 RANK=$r LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT="$ref_port" \
+      java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Dai.djl.offline=true -jar "$TRAINER_JAR" run cluster/e2e/workers.yaml \
+      --checkpoint-dir "$WORK/reference-workers" >"$WORK/reference-workers-$r.log" 2>&1 &
+    WREF_PIDS+=" $!"
+  done
+  log "workers: a ReadWriteMany claim for the gang's checkpoints, then kubectl apply -f cluster/e2e/workers.yaml"
+  kubectl -n "$NS" apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: goodput-e2e-shared}
+spec:
+  accessModes: [ReadWriteMany]
+  storageClassName: ""
+  resources: {requests: {storage: 1Gi}}
+EOF
+  kubectl -n "$NS" apply -f cluster/e2e/workers.yaml >/dev/null
+  wait_until workers 180 "training on two pods" 'any(c["type"] == "Running" and c["reason"] == "Training" for c in s.get("conditions", [])) and s.get("workers", {}).get("worldSize") == 2'
+  sleep 3
+  wait_scraped workers 1
+  pod=$(kubectl -n "$NS" get pods -l "goodput.dev/job=workers,goodput.dev/attempt=1,goodput.dev/rank=1" -o jsonpath='{.items[0].metadata.name}')
+  log "workers: evicting rank 1 ($pod) through the Eviction API while the gang trains"
+  kubectl create --raw "/api/v1/namespaces/$NS/pods/$pod/eviction" -f - >/dev/null <<EOF
+{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "$pod", "namespace": "$NS"}}
+EOF
+  wait_phase workers Succeeded 400
+  kubectl -n "$NS" get tj workers -o jsonpath='{range .status.attemptHistory[*]}{"  attempt "}{.attempt}{": "}{.outcome}{" "}{.reason}{", exit "}{.exitCode}{", steps "}{.startStep}{"-"}{.endStep}{"\n"}{end}'
+  assert workers 's.get("preemptions") == 1 and not s.get("failures") and len(h) == 2' "not 1 preemption and no failure in 2 attempts"
+  assert workers 'h[0]["outcome"] == "Preempted" and h[1]["startStep"] == h[0]["checkpointStep"] > 0' \
+    "attempt 2 did not resume the gang from rank 0's checkpoint of attempt 1"
+  for p in $WREF_PIDS; do wait "$p" || { cat "$WORK"/reference-workers-*.log; fail none "the two-process reference run failed"; }; done
+  WREF_PIDS=
+  wref_sha=$(sha256sum "$WORK"/reference-workers/workers/step-6000/parameters.bin | cut -d' ' -f1)
+  sha=$(status_of workers lastCheckpoint.parametersSha256)
+  [[ $(status_of workers lastCheckpoint.step) == 6000 && $sha == "$wref_sha" ]] \
+    || fail workers "final parameters $sha (step $(status_of workers lastCheckpoint.step)) differ from the uninterrupted two-process run's $wref_sha"
+  log "workers: passed (rank 1 evicted, the gang restarted once, 0 failures, parameters byte-identical to the uninterrupted two-process run: $sha)"
+fi
+
 # ---- 7: what Prometheus found, and the dashboards over it ----------------------------------------------------------
 jobs=$(kubectl -n "$NS" get tj -o jsonpath='{.items[*].metadata.name}')
 targets=$(curl -fsS "$PROM/api/v1/query" --data-urlencode 'query=count by (job, namespace, attempt, node) (last_over_time(goodput_trainer_steps_total[1h]))' \
@@ -322,6 +369,8 @@ log "prometheus: passed (service discovery, the chart's relabelling, every dashb
 
 # ---- 1: deleting and uninstalling leave nothing behind -----------------------------------------------------------
 kubectl -n "$NS" delete trainingjob --all --wait --timeout 3m >/dev/null || fail none "the TrainingJobs were not deleted"
+# The gang's claim is the user's (the test made it), not the operator's: the user deletes it.
+kubectl -n "$NS" delete pvc goodput-e2e-shared --ignore-not-found --wait --timeout 2m >/dev/null
 for _ in $(seq 60); do
   left=$(kubectl -n "$NS" get pods,pvc -o name 2>/dev/null)
   [[ -z $left ]] && break; sleep 2
