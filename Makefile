@@ -65,6 +65,10 @@ gpu-carry:
 	cp trainer-image/target/original-goodput-trainer.jar bench/.gpu-carry/lib/
 	$(MVN) -pl trainer-image dependency:copy-dependencies -DincludeScope=runtime \
 	  -DexcludeArtifactIds=pytorch-native-cpu -DoutputDirectory=$(CURDIR)/bench/.gpu-carry/lib
+	# The c10d binding with NCCL, against the CUDA torch 2.7.1 of bench/.venv (bench/README.md), for the NCCL step.
+	if [ -d bench/.venv/lib/python3.11/site-packages/torch ]; then \
+	  bash trainer-image/src/main/native/build.sh $(CURDIR)/bench/.gpu-carry/native --nccl \
+	    $(CURDIR)/bench/.venv/lib/python3.11/site-packages/torch; fi
 	du -sh bench/.gpu-carry
 
 clean:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # GPU check of the Goodput trainer, for a machine with an NVIDIA GPU and PyTorch but no internet and little room to
 # bring files. It tries the trainer on CUDA with the machine's own libtorch and measures PyTorch eager with AMP on the
-# same CNN for comparison, printing everything and writing it to ${OUT:-.}/gpu-check.txt.
+# same CNN for comparison, printing everything and writing it to ${OUT:-.}/gpu-check.txt. With two GPUs or more it
+# also trains one job on two trainer processes, one GPU each, whose gradients NCCL averages (the c10d binding built
+# with NCCL, carried in bench/.gpu-carry/native).
 #
 # Prepare here (needs Maven):  make gpu-carry      -> bench/.gpu-carry/ (~20 MB: the trainer without CPU libtorch)
 # Run there:                   bash bench/gpu-check.sh
@@ -68,3 +70,35 @@ echo "PYTORCH_LIBRARY_PATH=$PYTORCH_LIBRARY_PATH PYTORCH_VERSION=$PYTORCH_VERSIO
 "$java" -Dai.djl.offline=true -cp "$carry/lib/*" dev.goodput.trainer.cli.TrainerCli bench --model cnn --batch 128 \
   --threads 8 --steps 200 --warmup 20 2>&1 | tail -40
 echo "RESULT: trainer exit code ${PIPESTATUS[0]}"
+
+echo "## Two trainer processes, one GPU each, gradients averaged by NCCL (c10d)"
+gpus=$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | wc -l)
+nccl_lib="$PWD/$carry/native/libgoodput_c10d_nccl.so"
+if [ "$gpus" -lt 2 ]; then
+  echo "RESULT: NCCL step skipped: it needs 2 GPUs (NCCL puts one rank on a device) and this machine has $gpus"
+elif [ ! -f "$nccl_lib" ]; then
+  echo "RESULT: NCCL step skipped: $nccl_lib missing (make gpu-carry with bench/.venv present)"
+else
+  job="${TMPDIR:-/tmp}/goodput-nccl-job.yaml"
+  cat > "$job" <<'YAML'
+apiVersion: goodput.dev/v1alpha1
+kind: TrainingJob
+metadata: {name: nccl-check}
+spec:
+  model: {architecture: cnn, width: 32}
+  data: {path: /usr/share/datasets/fashion-mnist, trainLimit: 12800, testLimit: 1000}
+  training: {globalBatchSize: 256, batchSize: "128", maxSteps: 200, precision: fp32, optimizer: {name: adamw, lr: 0.002}, seed: 7}
+  resources: {gpus: 2}
+YAML
+  port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  for r in 1 0; do
+    env WORLD_SIZE=2 RANK=$r LOCAL_RANK=$r LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+      GOODPUT_C10D_NCCL_LIBRARY="$nccl_lib" "$java" -Dai.djl.offline=true -cp "$carry/lib/*" \
+      dev.goodput.trainer.cli.TrainerCli run "$job" --checkpoint-dir "${TMPDIR:-/tmp}/goodput-nccl-ck" --progress log \
+      > "${TMPDIR:-/tmp}/goodput-nccl-$r.log" 2>&1 &
+    pids[$r]=$!
+  done
+  wait "${pids[1]}"; c1=$?; wait "${pids[0]}"; c0=$?
+  grep -E "data parallel|model cnn|samples/s|goodput:" "${TMPDIR:-/tmp}/goodput-nccl-0.log" | tail -12
+  echo "RESULT: NCCL step exit codes rank 0 $c0, rank 1 $c1 (backend as printed above)"
+fi

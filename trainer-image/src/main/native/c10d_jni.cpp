@@ -22,13 +22,19 @@
 #include <torch/csrc/api/include/torch/version.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef GOODPUT_NCCL
+// The CUDA build (build.sh --nccl, inside the CUDA image): NCCL for CUDA tensors, as DDP uses on GPUs.
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 namespace {
 
 struct Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<c10d::Backend> backend;  // Gloo, or NCCL in the CUDA build
   std::chrono::milliseconds timeout;
+  at::Device device;                          // where the few values of reduceValues live: CPU, or NCCL's GPU
 };
 
 // c10::Error's what() carries a C++ backtrace; the message a user reads is the part before it.
@@ -135,8 +141,19 @@ JNIEXPORT jstring JNICALL Java_dev_goodput_trainer_distributed_C10d_builtForTorc
 
 // A TCPStore: rank 0 serves it at port, the others connect to host:port, retrying until timeoutMs; then the Gloo
 // process group rendezvous through it. deviceHost: the address Gloo binds to ("" for the host's default address).
+JNIEXPORT jboolean JNICALL Java_dev_goodput_trainer_distributed_C10d_hasNccl(JNIEnv*, jclass) {
+#ifdef GOODPUT_NCCL
+  return JNI_TRUE;
+#else
+  return JNI_FALSE;
+#endif
+}
+
+// A TCPStore: rank 0 serves it at port, the others connect to host:port, retrying until timeoutMs; then the process
+// group rendezvous through it: Gloo, binding to deviceInterface, or deviceHost ("" for the host's default address); or,
+// with nccl, NCCL on CUDA device cudaDevice.
 JNIEXPORT jlong JNICALL Java_dev_goodput_trainer_distributed_C10d_connect(JNIEnv* env, jclass, jstring host, jint port,
-    jint rank, jint size, jlong timeoutMs, jstring deviceHost, jstring deviceInterface) {
+    jint rank, jint size, jlong timeoutMs, jstring deviceHost, jstring deviceInterface, jboolean nccl, jint cudaDevice) {
   try {
     auto timeout = std::chrono::milliseconds(timeoutMs);
     c10d::TCPStoreOptions opts;
@@ -146,6 +163,18 @@ JNIEXPORT jlong JNICALL Java_dev_goodput_trainer_distributed_C10d_connect(JNIEnv
     opts.waitWorkers = true;
     opts.timeout = timeout;
     auto store = c10::make_intrusive<c10d::TCPStore>(str(env, host), opts);
+    if (nccl) {
+#ifdef GOODPUT_NCCL
+      c10::cuda::set_device(static_cast<c10::DeviceIndex>(cudaDevice));
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
+      return reinterpret_cast<jlong>(new Group{store, pg, timeout,
+          at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(cudaDevice))});
+#else
+      throw std::runtime_error("this c10d binding was built without NCCL (the CPU build); use the CUDA image");
+#endif
+    }
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     std::string iface = str(env, deviceInterface);
     std::string addr = str(env, deviceHost);
@@ -153,7 +182,7 @@ JNIEXPORT jlong JNICALL Java_dev_goodput_trainer_distributed_C10d_connect(JNIEnv
         : !addr.empty() ? c10d::ProcessGroupGloo::createDeviceForHostname(addr)
         : c10d::ProcessGroupGloo::createDefaultDevice());
     auto gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, options);
-    return reinterpret_cast<jlong>(new Group{store, gloo, timeout});
+    return reinterpret_cast<jlong>(new Group{store, gloo, timeout, at::Device(at::kCPU)});
   } catch (const std::exception& e) {
     throwJava(env, std::string("c10d rendezvous failed: ") + message(e));
     return 0;
@@ -173,7 +202,7 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_allReduce(JNIEn
     o.reduceOp = reduceOp(op);
     o.timeout = g->timeout;
     bucketed(g, handles(env, tensors), bucketBytes, divisor,
-        [&](std::vector<at::Tensor>& one) { return g->gloo->allreduce(one, o); });
+        [&](std::vector<at::Tensor>& one) { return g->backend->allreduce(one, o); });
   } catch (const std::exception& e) {
     throwJava(env, std::string("c10d all-reduce failed: ") + message(e));
   }
@@ -188,7 +217,7 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_broadcast(JNIEn
     o.rootRank = root;
     o.timeout = g->timeout;
     bucketed(g, handles(env, tensors), bucketBytes, 1.0,
-        [&](std::vector<at::Tensor>& one) { return g->gloo->broadcast(one, o); });
+        [&](std::vector<at::Tensor>& one) { return g->backend->broadcast(one, o); });
   } catch (const std::exception& e) {
     throwJava(env, std::string("c10d broadcast failed: ") + message(e));
   }
@@ -200,15 +229,17 @@ JNIEXPORT jdoubleArray JNICALL Java_dev_goodput_trainer_distributed_C10d_reduceV
   try {
     Group* g = reinterpret_cast<Group*>(group);
     jsize n = env->GetArrayLength(values);
-    at::Tensor t = at::empty({n}, at::kDouble);
-    env->GetDoubleArrayRegion(values, 0, n, t.data_ptr<double>());
+    at::Tensor host = at::empty({n}, at::kDouble);
+    env->GetDoubleArrayRegion(values, 0, n, host.data_ptr<double>());
+    at::Tensor t = host.to(g->device);
     c10d::AllreduceOptions o;
     o.reduceOp = reduceOp(op);
     o.timeout = g->timeout;
     std::vector<at::Tensor> one{t};
-    g->gloo->allreduce(one, o)->wait(g->timeout);
+    g->backend->allreduce(one, o)->wait(g->timeout);
+    at::Tensor back = one[0].to(at::kCPU).contiguous();
     jdoubleArray out = env->NewDoubleArray(n);
-    env->SetDoubleArrayRegion(out, 0, n, t.data_ptr<double>());
+    env->SetDoubleArrayRegion(out, 0, n, back.data_ptr<double>());
     return out;
   } catch (const std::exception& e) {
     throwJava(env, std::string("c10d all-reduce failed: ") + message(e));
@@ -221,7 +252,8 @@ JNIEXPORT void JNICALL Java_dev_goodput_trainer_distributed_C10d_barrier(JNIEnv*
     Group* g = reinterpret_cast<Group*>(group);
     c10d::BarrierOptions o;
     o.timeout = g->timeout;
-    g->gloo->barrier(o)->wait(g->timeout);
+    if (g->device.is_cuda()) o.device_ids = {g->device.index()};
+    g->backend->barrier(o)->wait(g->timeout);
   } catch (const std::exception& e) {
     throwJava(env, std::string("c10d barrier failed: ") + message(e));
   }

@@ -152,7 +152,7 @@ public final class TrainerRun {
             engine.setRandomSeed((int) steps.seed());
             ProcessMemory.resetPeak();
             CheckpointReporter reporter = new CheckpointReporter(out, progress);
-            try (ProcessGroup group = world.distributed() ? join(world) : null;
+            try (ProcessGroup group = world.distributed() ? join(world, devices) : null;
                  CheckpointCoordinator checkpoints = new CheckpointCoordinator(store, steps.checkpointInterval(), metrics,
                     reporter, f -> progress.checkpointFailed(f.consecutive(), f.message()), out::println);
                  Components c = ComponentAssembler.assemble(plan, steps, data, manager, true, group)) {
@@ -176,8 +176,8 @@ public final class TrainerRun {
                         steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
                         server == null ? "no metrics port" : "metrics on :" + server.port());
                 if (world.distributed()) {
-                    out.printf(Locale.ROOT, "data parallel: rank %d of %d (c10d, Gloo), %d examples of each global batch of %d%n",
-                            world.rank(), world.size(), plan.rankBatch(), steps.globalBatch());
+                    out.printf(Locale.ROOT, "data parallel: rank %d of %d (c10d, %s), %d examples of each global batch of %d%n",
+                            world.rank(), world.size(), group.backend(), plan.rankBatch(), steps.globalBatch());
                 }
                 if (devices.devices().size() > 1) {
                     out.println("data parallel over " + devices.devices() + ": micro-batch " + steps.microBatch() + " split across them");
@@ -224,10 +224,14 @@ public final class TrainerRun {
      * Rendezvous with the other processes. Rank 0 serves the store; the others retry until it answers, so the
      * processes may start in any order; none of them gets past this line until all have arrived, or the timeout.
      */
-    private ProcessGroup join(World world) {
-        out.printf(Locale.ROOT, "data parallel: rank %d of %d joining %s:%d (timeout %ds)%n", world.rank(), world.size(),
-                world.masterAddr(), world.masterPort(), world.timeout().toSeconds());
-        return ProcessGroup.join(world, System.getenv("GLOO_SOCKET_IFNAME"));
+    private ProcessGroup join(World world, DeviceSelection devices) {
+        out.printf(Locale.ROOT, "data parallel: rank %d of %d joining %s (timeout %ds)%n", world.rank(), world.size(),
+                world.rendezvousFile() != null ? "through " + world.rendezvousFile() : world.masterAddr() + ":" + world.masterPort(),
+                world.timeout().toSeconds());
+        ProcessGroup group = ProcessGroup.join(world, System.getenv("GLOO_SOCKET_IFNAME"),
+                devices.gpu() ? devices.devices().get(0).getDeviceId() : -1);
+        out.println("data parallel: joined, backend " + group.backend());
+        return group;
     }
 
     /**

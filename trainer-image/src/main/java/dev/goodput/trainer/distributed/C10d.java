@@ -22,15 +22,19 @@ final class C10d {
     static final String RESOURCE = "/native/linux-x86_64/libgoodput_c10d.so";
     /** An explicit path to the library, for images that ship it outside the jar. */
     static final String LIBRARY_ENV = "GOODPUT_C10D_LIBRARY";
+    /** The CUDA image's build of the binding, with NCCL beside Gloo (build.sh --nccl); used by runs on GPUs. */
+    static final String NCCL_LIBRARY_ENV = "GOODPUT_C10D_NCCL_LIBRARY";
 
     private static boolean loaded;
 
     private C10d() {}
 
-    static synchronized void load() {
+    /** @param gpu the run trains on GPUs: the NCCL build is loaded when the image has one */
+    static synchronized void load(boolean gpu) {
         if (loaded) return;
         Engine engine = Engine.getEngine("PyTorch"); // loads libtorch first: the binding resolves against it
-        Path library = locate();
+        String nccl = System.getenv(NCCL_LIBRARY_ENV);
+        Path library = gpu && nccl != null && Files.isRegularFile(Path.of(nccl)) ? Path.of(nccl) : locate();
         System.load(library.toString());
         String built = builtForTorch();
         if (!built.equals(engine.getVersion())) {
@@ -75,9 +79,12 @@ final class C10d {
 
     static native String builtForTorch();
 
-    /** Rendezvous and a Gloo process group; returns its handle. */
+    /** Whether the loaded binding has NCCL (the CUDA image's build). */
+    static native boolean hasNccl();
+
+    /** Rendezvous and a process group (Gloo, or NCCL on CUDA device {@code cudaDevice}); returns its handle. */
     static native long connect(String host, int port, int rank, int size, long timeoutMs, String deviceHost,
-                               String deviceInterface);
+                               String deviceInterface, boolean nccl, int cudaDevice);
 
     static native void close(long group);
 

@@ -20,11 +20,18 @@ public final class ProcessGroup implements AutoCloseable {
     static final String INTERFACE_ENV = "GLOO_SOCKET_IFNAME";
 
     private final World world;
+    private final String backend;
     private long handle;
 
-    private ProcessGroup(World world, long handle) {
+    private ProcessGroup(World world, long handle, String backend) {
         this.world = world;
         this.handle = handle;
+        this.backend = backend;
+    }
+
+    /** Gloo or NCCL. */
+    public String backend() {
+        return backend;
     }
 
     /**
@@ -32,7 +39,16 @@ public final class ProcessGroup implements AutoCloseable {
      * ranks may start in any order and before rank 0's name resolves.
      */
     public static ProcessGroup join(World world, String glooInterface) {
-        C10d.load();
+        return join(world, glooInterface, -1);
+    }
+
+    /**
+     * @param cudaDevice the GPU this process trains on, whose gradients NCCL reduces when the binding has it (the CUDA
+     *                   image); -1 on CPU, where Gloo does
+     */
+    public static ProcessGroup join(World world, String glooInterface, int cudaDevice) {
+        C10d.load(cudaDevice >= 0);
+        boolean nccl = cudaDevice >= 0 && C10d.hasNccl();
         String iface = glooInterface == null ? "" : glooInterface;
         String master = world.masterAddr();
         int port = world.masterPort();
@@ -52,8 +68,9 @@ public final class ProcessGroup implements AutoCloseable {
         // process's own address when it is given (a pod's IP), else what the host name resolves to.
         String deviceHost = !iface.isEmpty() ? "" : loopback(master) ? "127.0.0.1"
                 : world.ownAddress() != null ? world.ownAddress() : "";
-        long handle = C10d.connect(master, port, world.rank(), world.size(), world.timeout().toMillis(), deviceHost, iface);
-        return new ProcessGroup(world, handle);
+        long handle = C10d.connect(master, port, world.rank(), world.size(), world.timeout().toMillis(), deviceHost, iface,
+                nccl, Math.max(0, cudaDevice));
+        return new ProcessGroup(world, handle, nccl ? "NCCL" : "Gloo");
     }
 
     public World world() {

@@ -71,8 +71,16 @@ class TrainerImageIT {
     @ValueSource(strings = {"Dockerfile", "Dockerfile.cpu"})
     void imageRunsThePackagedTrainer(String name, @TempDir Path dir) throws Exception {
         Dockerfile d = parse(MODULE.resolve(name));
-        assertThat(d.from()).hasSize(2);
+        // The jar's build stage first, the runtime stage last; the CUDA image has a stage between them that compiles
+        // the c10d binding with NCCL against its own libtorch.
+        assertThat(d.from()).hasSize("Dockerfile".equals(name) ? 3 : 2);
         assertThat(d.from().get(0)).endsWith(" AS build");
+        assertThat(d.from().get(d.from().size() - 1)).doesNotContain(" AS ");
+        if ("Dockerfile".equals(name)) {
+            assertThat(d.from().get(1)).endsWith(" AS nccl");
+            assertThat(d.copies().stream().filter(c -> c[0].equals("--from=nccl")).map(c -> c[c.length - 1]))
+                    .containsExactly(d.env().get("GOODPUT_C10D_NCCL_LIBRARY"));
+        }
         assertThat(d.user()).doesNotStartWith("0").isNotEqualTo("root").matches("[0-9]+(:[0-9]+)?");
         assertThat(d.expose()).isEqualTo(d.env().get("GOODPUT_METRICS_PORT"));
 
