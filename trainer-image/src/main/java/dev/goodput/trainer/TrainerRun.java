@@ -115,7 +115,7 @@ public final class TrainerRun {
         int cores = Math.max(1, cpus / world.localSize());
         DataShard shard = new DataShard(world.rank(), world.size());
         RunPlan plan = preflight(() -> RunPlanner.plan(spec, settings.gracePeriod(), new RunPlanner.Machine(cores, devices,
-                () -> MemoryMeter.cudaTotal(devices.devices().get(0)), ProcessMemory::containerLimitBytes), shard));
+                () -> MemoryMeter.cudaTotal(devices.devices().get(0)), ProcessMemory::containerLimitBytes, world.localSize()), shard));
         plan.notes().forEach(out::println);
         JniUtils.setNumThreads(plan.threads());
         // What the pod holds, for per-node prices: the GPUs it was given are billed whether or not the engine sees them;

@@ -11,9 +11,12 @@ import dev.goodput.trainer.run.TerminationMessage;
 import dev.goodput.trainer.config.ConfigRefusal;
 import dev.goodput.trainer.config.RunSettings;
 import java.nio.file.Files;
+import dev.goodput.trainer.distributed.LocalProcesses;
 import dev.goodput.trainer.distributed.World;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -47,6 +50,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "PATH=VALUE", description = "Override a manifest field, e.g. --set spec.training.epochs=1")
     Map<String, String> overrides = new LinkedHashMap<>();
 
+    @Option(names = "--processes", description = "Trainer processes on this machine, training together through c10d"
+            + " (default: one per GPU of spec.resources.gpus, else 1)")
+    Integer processes;
+
     @Override
     public Integer call() {
         TrainingJobManifest m;
@@ -56,6 +63,19 @@ final class RunCommand implements Callable<Integer> {
             m = ManifestReader.read(manifest, overrides);
         } catch (ManifestException e) {
             return refuse(e.getMessage(), termination);
+        }
+        int local = LocalProcesses.count(processes, m.spec.resources == null ? null : m.spec.resources.gpus,
+                LocalProcesses.visibleGpus(), System.getenv());
+        if (local > 1) {
+            try {
+                return LocalProcesses.run(local, childArguments(), metricsPort != null ? metricsPort
+                        : env("GOODPUT_METRICS_PORT").map(Integer::parseInt).orElse(null), termination, System.out);
+            } catch (java.io.IOException e) {
+                return refuse("cannot start " + local + " trainer processes: " + e.getMessage(), termination);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return ExitCodes.FAILED;
+            }
         }
         Path root = checkpointDir != null ? checkpointDir
                 : env("GOODPUT_CHECKPOINT_DIR").map(Path::of).orElse(Path.of("goodput-runs", "checkpoints"));
@@ -89,6 +109,15 @@ final class RunCommand implements Callable<Integer> {
             TerminationMessage.write(termination, r);
             return ExitCodes.FAILED;
         }
+    }
+
+    /** This command's arguments for the processes it starts, less the ones each gets of its own. */
+    private List<String> childArguments() {
+        List<String> args = new ArrayList<>(List.of(manifest.toString(), "--progress", progress));
+        if (checkpointDir != null) args.addAll(List.of("--checkpoint-dir", checkpointDir.toString()));
+        if (jobId != null) args.addAll(List.of("--job-id", jobId));
+        overrides.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        return args;
     }
 
     private static Integer refuse(String message, Path termination) {

@@ -35,7 +35,16 @@ public final class RunPlanner {
     private RunPlanner() {}
 
     /** What the machine offers the planner. */
-    public record Machine(int cpus, DeviceSelection devices, LongSupplier gpuMemoryBytes, LongSupplier containerLimitBytes) {}
+    /**
+     * @param localProcesses trainer processes sharing this machine's (container's) host memory, each with its own GPU
+     *                       when there are GPUs
+     */
+    public record Machine(int cpus, DeviceSelection devices, LongSupplier gpuMemoryBytes, LongSupplier containerLimitBytes,
+                          int localProcesses) {
+        public Machine(int cpus, DeviceSelection devices, LongSupplier gpuMemoryBytes, LongSupplier containerLimitBytes) {
+            this(cpus, devices, gpuMemoryBytes, containerLimitBytes, 1);
+        }
+    }
 
     /**
      * The grace period: the pod's terminationGracePeriodSeconds (the operator passes it), else the manifest's
@@ -113,15 +122,23 @@ public final class RunPlanner {
                 Boolean.TRUE.equals(o.nesterov), o.weightDecay != null ? o.weightDecay : adamw ? 0.01 : 0);
     }
 
-    /** On a GPU the budget is the device's memory; on CPU the container's (or what the manifest says). */
+    /**
+     * On a GPU the budget is the device's memory; on CPU the container's (or what the manifest says), divided among the
+     * trainer processes that share it.
+     */
     static MemoryBudget memoryBudget(TrainingJobSpec spec, Machine machine) {
         TrainingSpec t = spec.training;
-        if (t.memoryBudget != null) return new MemoryBudget(Quantities.bytes(t.memoryBudget), "spec.training.memoryBudget");
-        if (machine.devices().gpu()) return new MemoryBudget(machine.gpuMemoryBytes().getAsLong(), "the GPU's memory");
-        if (spec.resources != null && spec.resources.memory != null) {
-            return new MemoryBudget(Quantities.bytes(spec.resources.memory), "spec.resources.memory");
+        if (machine.devices().gpu()) {
+            if (t.memoryBudget != null) return new MemoryBudget(Quantities.bytes(t.memoryBudget), "spec.training.memoryBudget");
+            return new MemoryBudget(machine.gpuMemoryBytes().getAsLong(), "the GPU's memory");
         }
-        return new MemoryBudget(machine.containerLimitBytes().getAsLong(), "the container's memory limit");
+        MemoryBudget host = t.memoryBudget != null ? new MemoryBudget(Quantities.bytes(t.memoryBudget), "spec.training.memoryBudget")
+                : spec.resources != null && spec.resources.memory != null
+                ? new MemoryBudget(Quantities.bytes(spec.resources.memory), "spec.resources.memory")
+                : new MemoryBudget(machine.containerLimitBytes().getAsLong(), "the container's memory limit");
+        int n = machine.localProcesses();
+        return n <= 1 || !host.present() ? host
+                : new MemoryBudget(host.bytes() / n, host.source() + ", shared by " + n + " processes");
     }
 
     /** Default warmup: 3 % of the run, at most 500 steps (enough for Adam's moments to settle). */

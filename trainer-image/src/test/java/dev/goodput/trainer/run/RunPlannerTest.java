@@ -88,6 +88,13 @@ class RunPlannerTest {
         RunPlan gpu = RunPlanner.plan(job("").spec, null, new RunPlanner.Machine(2, DeviceSelection.select(1, null, 1),
                 () -> 80L << 30, () -> 3L << 30));
         assertThat(gpu.budget()).isEqualTo(new MemoryBudget(80L << 30, "the GPU's memory"));
+        // Two trainer processes in one container share its memory; each of two on GPUs has a device of its own.
+        RunPlan shared = RunPlanner.plan(job(extra).spec, null, new RunPlanner.Machine(2, DeviceSelection.select(0, null, 0),
+                () -> 0, () -> 3L << 30, 2));
+        assertThat(shared.budget()).isEqualTo(new MemoryBudget(bytes / 2, source + ", shared by 2 processes"));
+        RunPlan gpus = RunPlanner.plan(job("").spec, null, new RunPlanner.Machine(2, DeviceSelection.select(1, null, 1),
+                () -> 80L << 30, () -> 3L << 30, 2));
+        assertThat(gpus.budget()).isEqualTo(new MemoryBudget(80L << 30, "the GPU's memory"));
     }
 
     @Test
