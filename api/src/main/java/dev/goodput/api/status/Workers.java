@@ -6,7 +6,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 /** The pods of the current attempt (spec.resources.workers of them): how many there are and how many are Ready. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public class Workers {
-    @JsonPropertyDescription("Processes (pods) of the current attempt that train together: WORLD_SIZE in their environment.")
+    @JsonPropertyDescription("Pods of the current attempt that train together (WORLD_SIZE in their environment); a pod"
+            + " with several GPUs runs one trainer process per GPU, so the processes number worldSize x gpus.")
     public Integer worldSize;
 
     @JsonPropertyDescription("Pods of the current attempt that are Ready.")
