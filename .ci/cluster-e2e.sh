@@ -111,6 +111,16 @@ sys.exit(0 if eval(sys.argv[1]) else 1)' "$expr" 2>/dev/null; then return; fi
   fail "$job" "$job: not $what after ${timeout}s"
 }
 pod_of() { kubectl -n "$NS" get pods -l "goodput.dev/job=$1,goodput.dev/attempt=$2" -o jsonpath='{.items[0].metadata.name}' 2>/dev/null; }
+# evict POD: through the Eviction API, as a node drain or the descheduler does.
+evict() {
+  kubectl create --raw "/api/v1/namespaces/$NS/pods/$1/eviction" -f - >/dev/null <<EOF
+{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "$1", "namespace": "$NS"}}
+EOF
+}
+# attempts_of JOB: one line per attempt (outcome, reason, exit code, steps).
+attempts_of() {
+  kubectl -n "$NS" get tj "$1" -o jsonpath='{range .status.attemptHistory[*]}{"  attempt "}{.attempt}{": "}{.outcome}{" "}{.reason}{", exit "}{.exitCode}{", steps "}{.startStep}{"-"}{.endStep}{"\n"}{end}'
+}
 # wait_scraped JOB ATTEMPT: waits until Prometheus holds a trainer series of that attempt. An attempt this test
 # interrupts may live for less than the time service discovery and the first scrape take on a loaded machine; the
 # check in part 7 that every attempt was scraped must test the labelling, not that race.
@@ -276,11 +286,9 @@ EOF
   wait_scraped preempted 2
   pod=$(pod_of preempted 2)
   log "preemption: evicting $pod through the Eviction API while it trains"
-  kubectl create --raw "/api/v1/namespaces/$NS/pods/$pod/eviction" -f - >/dev/null <<EOF
-{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "$pod", "namespace": "$NS"}}
-EOF
+  evict "$pod"
   wait_phase preempted Succeeded 300
-  kubectl -n "$NS" get tj preempted -o jsonpath='{range .status.attemptHistory[*]}{"  attempt "}{.attempt}{": "}{.outcome}{" "}{.reason}{", exit "}{.exitCode}{", steps "}{.startStep}{"-"}{.endStep}{"\n"}{end}'
+  attempts_of preempted
   assert preempted 's.get("preemptions") == 2 and not s.get("failures") and len(h) == 3' "not 2 preemptions and no failure"
   assert preempted '[a["reason"] for a in h[:2]] == ["PreemptionByScheduler", "EvictionByEvictionAPI"] and all(a.get("exitCode") == 75 for a in h[:2])' \
     "the attempts did not end by PreemptionByScheduler then EvictionByEvictionAPI, each with exit 75"
@@ -321,11 +329,9 @@ EOF
   wait_scraped workers 1
   pod=$(kubectl -n "$NS" get pods -l "goodput.dev/job=workers,goodput.dev/attempt=1,goodput.dev/rank=1" -o jsonpath='{.items[0].metadata.name}')
   log "workers: evicting rank 1 ($pod) through the Eviction API while the gang trains"
-  kubectl create --raw "/api/v1/namespaces/$NS/pods/$pod/eviction" -f - >/dev/null <<EOF
-{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": "$pod", "namespace": "$NS"}}
-EOF
+  evict "$pod"
   wait_phase workers Succeeded 400
-  kubectl -n "$NS" get tj workers -o jsonpath='{range .status.attemptHistory[*]}{"  attempt "}{.attempt}{": "}{.outcome}{" "}{.reason}{", exit "}{.exitCode}{", steps "}{.startStep}{"-"}{.endStep}{"\n"}{end}'
+  attempts_of workers
   assert workers 's.get("preemptions") == 1 and not s.get("failures") and len(h) == 2' "not 1 preemption and no failure in 2 attempts"
   assert workers 'h[0]["outcome"] == "Preempted" and h[1]["startStep"] == h[0]["checkpointStep"] > 0' \
     "attempt 2 did not resume the gang from rank 0's checkpoint of attempt 1"
