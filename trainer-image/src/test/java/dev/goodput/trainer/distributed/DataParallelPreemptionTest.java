@@ -93,6 +93,54 @@ class DataParallelPreemptionTest {
         }
     }
 
+    @Test
+    void sigtermToRankZeroAloneStopsBothAtOneStep(@TempDir Path dir) throws Exception {
+        Path manifest = Files.writeString(dir.resolve("job.yaml"), DataParallelTrainingTest.job(1_000_000));
+        Path logs = Files.createDirectories(dir.resolve("logs"));
+        try (MultiProcessTraining run = MultiProcessTraining.start(2, Map.of(), manifest, dir.resolve("ckpt"), logs,
+                "--metrics-port", "0")) {
+            TrainerProcess rank0 = run.rank(0);
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> rank0.metricsPort() > 0 && rank0.progress() != null && rank0.progress().progress.step >= 50);
+            rank0.sigterm();
+            assertThat(run.waitFor(60)).as(run.output()).containsExactly(ExitCodes.PREEMPTED, ExitCodes.PREEMPTED);
+            TrainerReport leader = JSON.readValue(logs.resolve("term-0.json").toFile(), TrainerReport.class);
+            TrainerReport peer = JSON.readValue(logs.resolve("term-1.json").toFile(), TrainerReport.class);
+            assertThat(peer.progress.step).isEqualTo(leader.progress.step).isEqualTo(leader.lastCheckpoint.step);
+            assertThat(run.rank(1).printed("a peer's SIGTERM")).as(run.output()).isTrue();
+        }
+    }
+
+    @Test
+    void aStalledProcessMakesTheOthersExitNonZeroAtTheCollectiveTimeout(@TempDir Path dir) throws Exception {
+        Path manifest = Files.writeString(dir.resolve("job.yaml"), DataParallelTrainingTest.job(1_000_000));
+        Path logs = Files.createDirectories(dir.resolve("logs"));
+        int port = MultiProcessTraining.freePort();
+        Map<String, String> env = Map.of("WORLD_SIZE", "2", "LOCAL_WORLD_SIZE", "2", "MASTER_ADDR", "127.0.0.1",
+                "MASTER_PORT", String.valueOf(port), World.TIMEOUT_ENV, "5");
+        // Rank 1's training thread stops for good before step 30 (the test-only stall hook), as a hung device would;
+        // its process stays alive and connected, so only the timeout can end rank 0's wait.
+        try (TrainerProcess rank1 = TrainerProcess.start(List.of("-Dgoodput.faultInjection.stallAtStep=30"),
+                     with(env, "RANK", "1", "LOCAL_RANK", "1"), manifest, dir.resolve("ckpt"), logs.resolve("term-1.json"));
+             TrainerProcess rank0 = TrainerProcess.start(with(env, "RANK", "0", "LOCAL_RANK", "0"), manifest,
+                     dir.resolve("ckpt"), logs.resolve("term-0.json"))) {
+            await().atMost(Duration.ofSeconds(120)).until(() -> rank1.printed("the training thread stalls at step 30"));
+            long t0 = System.nanoTime();
+            int code = rank0.waitFor(60);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("rank 1 stalled: rank 0 exited %d after %.1f s (timeout 5 s)%n", code, seconds);
+            assertThat(code).as(String.join("\n", rank0.lines())).isEqualTo(ExitCodes.FAILED);
+            assertThat(seconds).isLessThan(20);
+            assertThat(String.join("\n", rank0.lines())).contains("c10d");
+        }
+    }
+
+    private static Map<String, String> with(Map<String, String> env, String... more) {
+        Map<String, String> out = new java.util.HashMap<>(env);
+        for (int i = 0; i < more.length; i += 2) out.put(more[i], more[i + 1]);
+        return out;
+    }
+
     private static Path finish(int world, Path manifest, Path checkpoints, Path logs) throws Exception {
         try (MultiProcessTraining run = MultiProcessTraining.start(world, Map.of(), manifest, checkpoints, Files.createDirectories(logs))) {
             assertThat(run.waitFor(300)).as(run.output()).containsOnly(ExitCodes.FINISHED);
