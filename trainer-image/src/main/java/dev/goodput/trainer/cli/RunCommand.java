@@ -64,8 +64,10 @@ final class RunCommand implements Callable<Integer> {
         } catch (ManifestException e) {
             return refuse(e.getMessage(), termination);
         }
-        int local = LocalProcesses.count(processes, m.spec.resources == null ? null : m.spec.resources.gpus,
-                LocalProcesses.visibleGpus(), System.getenv());
+        LocalProcesses.Count count = LocalProcesses.count(processes, m.spec.resources == null ? null : m.spec.resources.gpus,
+                LocalProcesses.visibleGpus(), m.spec.training.globalBatchSize, System.getenv());
+        if (count.note() != null) System.out.println("goodput: " + count.note());
+        int local = count.processes();
         if (local > 1) {
             try {
                 return LocalProcesses.run(local, childArguments(), metricsPort != null ? metricsPort

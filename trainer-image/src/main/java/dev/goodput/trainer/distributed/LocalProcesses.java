@@ -26,18 +26,29 @@ public final class LocalProcesses {
 
     private LocalProcesses() {}
 
+    /** How many processes this pod runs, and why not one per GPU when it could have (for the console). */
+    public record Count(int processes, String note) {}
+
     /**
      * How many processes this pod runs: {@code --processes} when given, else one per GPU the pod has of those it asked
      * for (spec.resources.gpus; a manifest for GPUs run on a laptop without them is one process), else one; always
-     * one inside a process this launcher started.
+     * one inside a process this launcher started. One process per GPU needs the global batch to divide among every
+     * process of the job; when it does not (a lone pod's 3 GPUs and a batch of 128), the pod runs one process that
+     * splits each batch over its GPUs as replicas, and says so.
      *
-     * @param devices the GPUs this machine shows (device files /dev/nvidia0, /dev/nvidia1, ...)
+     * @param devices     the GPUs this machine shows (device files /dev/nvidia0, /dev/nvidia1, ...)
+     * @param globalBatch spec.training.globalBatchSize
      */
-    public static int count(Integer flag, Integer gpus, int devices, Map<String, String> env) {
-        if (env.containsKey(CHILD_ENV)) return 1;
-        if (flag != null) return Math.max(1, flag);
-        int n = gpus == null ? 0 : Math.min(gpus, devices);
-        return Math.max(1, n);
+    public static Count count(Integer flag, Integer gpus, int devices, int globalBatch, Map<String, String> env) {
+        if (env.containsKey(CHILD_ENV)) return new Count(1, null);
+        if (flag != null) return new Count(Math.max(1, flag), null);
+        int n = Math.max(1, gpus == null ? 0 : Math.min(gpus, devices));
+        int pods = integer(env.get("WORLD_SIZE"), 1);
+        if (n > 1 && globalBatch % (pods * n) != 0) {
+            return new Count(1, "globalBatchSize " + globalBatch + " does not divide among " + pods * n
+                    + " processes (one per GPU): one process trains on the " + n + " GPUs as replicas instead");
+        }
+        return new Count(n, null);
     }
 
     /** The NVIDIA devices this machine (or container) shows, without loading libtorch. */

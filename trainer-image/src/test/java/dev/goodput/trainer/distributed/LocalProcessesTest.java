@@ -10,20 +10,30 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class LocalProcessesTest {
-    @ParameterizedTest(name = "--processes {0}, gpus {1}, {2} devices -> {3}")
+    @ParameterizedTest(name = "--processes {0}, gpus {1}, {2} devices, batch {3}, {4} pods -> {5}")
     @CsvSource(nullValues = "-", textBlock = """
-            -, -, 0, 1
-            -, 0, 0, 1
-            -, 1, 1, 1
-            -, 4, 4, 4
-            -, 4, 0, 1
-            -, 4, 2, 2
-            2, 0, 0, 2
-            1, 4, 4, 1
+            -, -, 0, 128, 1, 1
+            -, 0, 0, 128, 1, 1
+            -, 1, 1, 128, 1, 1
+            -, 4, 4, 128, 1, 4
+            -, 4, 0, 128, 1, 1
+            -, 4, 2, 128, 1, 2
+            -, 3, 3, 128, 1, 1
+            -, 2, 2, 128, 4, 2
+            -, 2, 2, 100, 4, 1
+            2, 0, 0, 128, 1, 2
+            1, 4, 4, 128, 1, 1
+            3, 0, 0, 128, 1, 3
             """)
-    void oneProcessPerGpuThePodHasUnlessTold(Integer flag, Integer gpus, int devices, int expected) {
-        assertThat(LocalProcesses.count(flag, gpus, devices, Map.of())).isEqualTo(expected);
-        assertThat(LocalProcesses.count(flag, gpus, devices, Map.of(LocalProcesses.CHILD_ENV, "1")))
+    void oneProcessPerGpuThePodHasWhenTheBatchDividesUnlessTold(Integer flag, Integer gpus, int devices, int batch, int pods,
+                                                                int expected) {
+        Map<String, String> env = Map.of("WORLD_SIZE", String.valueOf(pods));
+        LocalProcesses.Count c = LocalProcesses.count(flag, gpus, devices, batch, env);
+        assertThat(c.processes()).isEqualTo(expected);
+        // Replicas instead of processes is said; an explicit --processes is the user's (the trainer refuses a batch that
+        // does not divide, naming the field).
+        assertThat(c.note() != null).isEqualTo(flag == null && expected == 1 && gpus != null && Math.min(gpus, devices) > 1);
+        assertThat(LocalProcesses.count(flag, gpus, devices, batch, Map.of(LocalProcesses.CHILD_ENV, "1")).processes())
                 .as("a started process never launches again").isEqualTo(1);
     }
 
