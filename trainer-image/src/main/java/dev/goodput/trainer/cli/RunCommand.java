@@ -64,8 +64,15 @@ final class RunCommand implements Callable<Integer> {
         } catch (ManifestException e) {
             return refuse(e.getMessage(), termination);
         }
+        World world;
+        try {
+            world = World.fromEnvironment(System.getenv());
+        } catch (IllegalArgumentException e) {
+            return refuse("cannot join the run's processes: " + e.getMessage(), termination);
+        }
         LocalProcesses.Count count = LocalProcesses.count(processes, m.spec.resources == null ? null : m.spec.resources.gpus,
-                LocalProcesses.visibleGpus(), m.spec.training.globalBatchSize, System.getenv());
+                LocalProcesses.visibleGpus(), m.spec.training.globalBatchSize, world.size(),
+                System.getenv().containsKey(LocalProcesses.CHILD_ENV));
         if (count.note() != null) System.out.println("goodput: " + count.note());
         int local = count.processes();
         if (local > 1) {
@@ -90,12 +97,6 @@ final class RunCommand implements Callable<Integer> {
         // must plan its SIGTERM save within what the kubelet will actually wait, not the manifest's default.
         java.time.Duration grace = env("GOODPUT_GRACE_PERIOD_SECONDS").map(Long::parseLong).map(java.time.Duration::ofSeconds)
                 .orElse(null);
-        World world;
-        try {
-            world = World.fromEnvironment(System.getenv());
-        } catch (IllegalArgumentException e) {
-            return refuse("cannot join the run's processes: " + e.getMessage(), termination);
-        }
         RunSettings settings = new RunSettings(m, manifest, root, id, attempt, port, termination, bar, null, true, grace, world);
         try {
             return new TrainerRun(settings, System.out).run();

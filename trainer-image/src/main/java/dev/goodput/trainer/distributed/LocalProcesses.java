@@ -38,12 +38,13 @@ public final class LocalProcesses {
      *
      * @param devices     the GPUs this machine shows (device files /dev/nvidia0, /dev/nvidia1, ...)
      * @param globalBatch spec.training.globalBatchSize
+     * @param pods        the pods of the job (the pod's WORLD_SIZE)
+     * @param child       this process was started by this launcher
      */
-    public static Count count(Integer flag, Integer gpus, int devices, int globalBatch, Map<String, String> env) {
-        if (env.containsKey(CHILD_ENV)) return new Count(1, null);
+    public static Count count(Integer flag, Integer gpus, int devices, int globalBatch, int pods, boolean child) {
+        if (child) return new Count(1, null);
         if (flag != null) return new Count(Math.max(1, flag), null);
         int n = Math.max(1, gpus == null ? 0 : Math.min(gpus, devices));
-        int pods = integer(env.get("WORLD_SIZE"), 1);
         if (n > 1 && globalBatch % (pods * n) != 0) {
             return new Count(1, "globalBatchSize " + globalBatch + " does not divide among " + pods * n
                     + " processes (one per GPU): one process trains on the " + n + " GPUs as replicas instead");
@@ -66,8 +67,9 @@ public final class LocalProcesses {
      * loopback at {@code port}; a gang's keep the pod's rendezvous (MASTER_ADDR, the rendezvous file).
      */
     public static Map<String, String> environment(Map<String, String> pod, int local, int n, int port) {
-        int pods = integer(pod.get("WORLD_SIZE"), 1);
-        int podRank = integer(pod.getOrDefault("RANK", pod.get("NODE_RANK")), 0);
+        World place = World.fromEnvironment(pod);
+        int pods = place.size();
+        int podRank = place.rank();
         Map<String, String> env = new HashMap<>(pod);
         env.put(CHILD_ENV, "1");
         env.put("WORLD_SIZE", String.valueOf(pods * n));
@@ -151,15 +153,6 @@ public final class LocalProcesses {
             cmd.add("dev.goodput.trainer.cli.TrainerCli");
         }
         return cmd;
-    }
-
-    private static int integer(String v, int otherwise) {
-        if (v == null || v.isBlank()) return otherwise;
-        try {
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            return otherwise;
-        }
     }
 
     private static int freePort() throws IOException {

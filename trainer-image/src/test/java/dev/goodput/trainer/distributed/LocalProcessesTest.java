@@ -27,13 +27,12 @@ class LocalProcessesTest {
             """)
     void oneProcessPerGpuThePodHasWhenTheBatchDividesUnlessTold(Integer flag, Integer gpus, int devices, int batch, int pods,
                                                                 int expected) {
-        Map<String, String> env = Map.of("WORLD_SIZE", String.valueOf(pods));
-        LocalProcesses.Count c = LocalProcesses.count(flag, gpus, devices, batch, env);
+        LocalProcesses.Count c = LocalProcesses.count(flag, gpus, devices, batch, pods, false);
         assertThat(c.processes()).isEqualTo(expected);
         // Replicas instead of processes is said; an explicit --processes is the user's (the trainer refuses a batch that
         // does not divide, naming the field).
         assertThat(c.note() != null).isEqualTo(flag == null && expected == 1 && gpus != null && Math.min(gpus, devices) > 1);
-        assertThat(LocalProcesses.count(flag, gpus, devices, batch, Map.of(LocalProcesses.CHILD_ENV, "1")).processes())
+        assertThat(LocalProcesses.count(flag, gpus, devices, batch, pods, true).processes())
                 .as("a started process never launches again").isEqualTo(1);
     }
 

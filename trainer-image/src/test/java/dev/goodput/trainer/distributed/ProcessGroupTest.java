@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,7 +91,7 @@ class ProcessGroupTest {
 
     @Test
     void aPeerThatLeavesMakesTheOthersCollectiveFailPromptly() throws Exception {
-        int port = freePort();
+        int port = MultiProcessTraining.freePort();
         Duration timeout = Duration.ofSeconds(60);
         CompletableFuture<ProcessGroup> rank1 = CompletableFuture.supplyAsync(
                 () -> ProcessGroup.join(World.loopback(1, 2, port, timeout), null), RANKS);
@@ -110,7 +108,7 @@ class ProcessGroupTest {
     @Test
     void ranksFindRankZeroThroughTheRendezvousFileWhenTheNameDoesNotResolve(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
-        int port = freePort();
+        int port = MultiProcessTraining.freePort();
         String file = dir.resolve("c10d/attempt-2").toString();
         List<CompletableFuture<Double>> ranks = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
@@ -128,7 +126,7 @@ class ProcessGroupTest {
 
     /** Runs {@code body} as every rank of a fresh group on loopback; results in rank order. */
     private static <T> List<T> onRanks(int world, Duration timeout, Function<ProcessGroup, T> body) throws Exception {
-        int port = freePort();
+        int port = MultiProcessTraining.freePort();
         List<CompletableFuture<T>> ranks = new ArrayList<>();
         for (int r = 0; r < world; r++) {
             World w = World.loopback(r, world, port, timeout);
@@ -141,11 +139,5 @@ class ProcessGroupTest {
         List<T> out = new ArrayList<>();
         for (CompletableFuture<T> f : ranks) out.add(f.get());
         return out;
-    }
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }
