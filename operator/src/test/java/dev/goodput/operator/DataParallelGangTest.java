@@ -47,7 +47,12 @@ import org.junit.jupiter.api.io.TempDir;
 class DataParallelGangTest {
     static final String RANK_IMAGE = "goodput.test/rank:1";
     static final String RANK_1_FAILS_IMAGE = "goodput.test/rank-1-fails:1";
-    static final String RUN_UNTIL_SIGTERM = "trap 'exit 75' TERM; while :; do sleep 0.1; done";
+    /** Rank 0 alone reports its checkpoint, as the trainer's leader does: the others wrote none. */
+    static final String RUN_UNTIL_SIGTERM = "trap 'if [ \"$RANK\" = 0 ]; then printf %s \"$CHECKPOINTED\""
+            + " > \"$GOODPUT_TERMINATION_LOG\"; fi; exit 75' TERM; while :; do sleep 0.1; done";
+    static final String CHECKPOINTED = "{\"phase\":\"Preempted\",\"resumedFromStep\":0,\"progress\":{\"step\":416},"
+            + "\"lastCheckpoint\":{\"step\":416,\"path\":\"/checkpoints/step-416\",\"bytes\":1000},"
+            + "\"message\":\"preempted: checkpoint saved at step 416\"}";
     static final String CLAIM = "shared-checkpoints";
     static String ns;
     static StandInKubelet kubelet;
@@ -59,9 +64,10 @@ class DataParallelGangTest {
     static void start(TestApiServer api, KubernetesClient client, @TempDir Path work) {
         ns = api.createNamespace(client, "gang");
         kubelet = StandInKubelet.builder(client).namespace(ns).nodeName("gang-node").workDir(work)
-                .image(RANK_IMAGE, List.of("sh", "-c", RUN_UNTIL_SIGTERM, "trainer"))
+                .image(RANK_IMAGE, List.of("sh", "-c", "CHECKPOINTED='" + CHECKPOINTED + "'; " + RUN_UNTIL_SIGTERM, "trainer"))
                 .image(RANK_1_FAILS_IMAGE, List.of("sh", "-c",
-                        "if [ \"$RANK\" = 1 ]; then sleep 1; exit 1; fi; " + RUN_UNTIL_SIGTERM, "trainer"))
+                        "if [ \"$RANK\" = 1 ]; then sleep 1; exit 1; fi; CHECKPOINTED='" + CHECKPOINTED + "'; "
+                                + RUN_UNTIL_SIGTERM, "trainer"))
                 .start();
         kubelet.onStatusWritten(p -> lastSeen.put(p.getMetadata().getName(), p));
         client.persistentVolumeClaims().inNamespace(ns).resource(new PersistentVolumeClaimBuilder().withNewMetadata()
@@ -197,6 +203,13 @@ class DataParallelGangTest {
         AttemptRecord first = j.getStatus().attemptHistory.get(0);
         assertThat(first.outcome).isEqualTo(AttemptOutcome.Preempted);
         assertThat(first.reason).as("the evicted pod's reason, not its stopped peers'").isEqualTo("EvictionByEvictionAPI");
+        assertThat(first.checkpointStep).as("the checkpoint rank 0 saved when the operator stopped it, though the"
+                + " evicted rank 1 decided the outcome").isEqualTo(416L);
+        assertThat(first.endStep).isEqualTo(416L);
+        assertThat(j.getStatus().lastCheckpoint.step).isEqualTo(416L);
+        assertThat(client.v1().events().inNamespace(ns).list().getItems()).filteredOn(e -> "evicted".equals(
+                e.getInvolvedObject().getName()) && "Preempted".equals(e.getReason())).singleElement()
+                .satisfies(e -> assertThat(e.getMessage()).contains("attempt 2 resumes from the checkpoint at step 416"));
         // The peers were stopped by the operator, gracefully (exit 75 is the trainer's answer to SIGTERM).
         for (String peer : List.of("evicted-1-0", "evicted-1-2")) {
             Pod p = lastSeen.get(peer);

@@ -1,6 +1,8 @@
 package dev.goodput.operator.attempt;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.goodput.api.ExitCodes;
+import dev.goodput.api.status.TrainerReport;
 import dev.goodput.operator.observe.AttemptObservation;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.util.Comparator;
@@ -21,9 +23,11 @@ import java.util.Objects;
  *       one whose end is the gang's: {@link #cause}. One ended attempt is one outcome, so a preemption of one pod
  *       is one preemption and a failure of one pod one failure, whatever its peers did after it.</li>
  * </ul>
- * With one pod, that pod is the lead, as before gangs existed.
+ * Whichever pod leads, the trainer's reports it carries are rank 0's ({@link #reportedBy}). With one pod, that pod is
+ * the lead, as before gangs existed.
  */
 public record Gang(List<AttemptObservation> members, AttemptObservation lead) {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public static Gang of(List<AttemptObservation> byRank) {
         if (byRank.size() == 1) {
@@ -31,15 +35,35 @@ public record Gang(List<AttemptObservation> members, AttemptObservation lead) {
         }
         List<AttemptObservation> running = byRank.stream().filter(o -> !o.ended()).toList();
         List<AttemptObservation> broken = byRank.stream().filter(o -> o.ended() && !succeeded(o)).toList();
+        AttemptObservation rankZero = byRank.get(0);
         if (running.isEmpty()) {
-            return new Gang(byRank, succeeded(byRank.get(0)) ? byRank.get(0) : cause(broken));
+            return new Gang(byRank, succeeded(rankZero) ? rankZero : reportedBy(cause(broken), rankZero));
         }
         if (broken.isEmpty()) {
-            return new Gang(byRank, byRank.get(0).ended() ? running.get(0) : byRank.get(0));
+            return new Gang(byRank, rankZero.ended() ? reportedBy(running.get(0), rankZero) : rankZero);
         }
         AttemptObservation cause = cause(broken);
-        return new Gang(byRank, cause.brokenBy(cause.exists() ? cause.pod().getMetadata().getName() : "rank "
-                + byRank.indexOf(cause)));
+        return new Gang(byRank, reportedBy(cause, rankZero).brokenBy(cause.exists() ? cause.pod().getMetadata().getName()
+                : "rank " + byRank.indexOf(cause)));
+    }
+
+    /**
+     * The lead with the gang's trainer reports: rank 0 alone saves checkpoints and writes the run report, so its
+     * steps, checkpoint and resume point are the attempt's, whichever pod's end decides the outcome. The message stays
+     * the lead's own (none when it wrote none): why that pod ended is what a user reads, not rank 0's account of
+     * being stopped for it.
+     */
+    static AttemptObservation reportedBy(AttemptObservation lead, AttemptObservation rankZero) {
+        if (lead == rankZero || rankZero.report() == null && rankZero.live() == null) {
+            return lead;
+        }
+        TrainerReport report = lead.report();
+        if (rankZero.report() != null) {
+            report = JSON.convertValue(rankZero.report(), TrainerReport.class); // the observer's object stays as parsed
+            report.message = lead.report() == null ? null : lead.report().message;
+            report.exitCode = lead.report() == null ? null : lead.report().exitCode;
+        }
+        return lead.withReports(report, rankZero.live() != null ? rankZero.live() : lead.live());
     }
 
     /**

@@ -37,6 +37,12 @@ public record AttemptObservation(int attempt, Pod pod, String phase, Integer exi
                 waitingMessage, deleting, false, stopReason, pod);
     }
 
+    /** The same observation with other trainer reports (a gang's: rank 0's). */
+    public AttemptObservation withReports(TrainerReport report, TrainerReport live) {
+        return new AttemptObservation(attempt, pod, phase, exitCode, report, live, disruption, waiting, waitingMessage,
+                deleting, ended, stopReason, brokenBy);
+    }
+
     public boolean exists() {
         return pod != null;
     }

@@ -86,6 +86,28 @@ class GangTest {
     }
 
     @Test
+    void rankZerosCheckpointIsTheGangsWhicheverPodEndedIt() {
+        String checkpointed = "{\"resumedFromStep\":100,\"progress\":{\"step\":416},\"lastCheckpoint\":{\"step\":416},"
+                + "\"message\":\"preempted: checkpoint saved\"}";
+        Gang evicted = observeGang(stoppedBy(STOP_GANG, exited(75, checkpointed, NOW)),
+                disrupted("EvictionByEvictionAPI", exited(75, null, NOW)));
+        assertThat(evicted.lead().pod().getMetadata().getName()).isEqualTo("job-1-1");
+        assertThat(evicted.lead().report().lastCheckpoint.step).isEqualTo(416);
+        assertThat(evicted.lead().report().resumedFromStep).isEqualTo(100);
+        assertThat(evicted.lead().report().message).as("rank 1 said nothing; rank 0's account is not its").isNull();
+
+        Gang failed = observeGang(stoppedBy(STOP_GANG, exited(75, checkpointed, NOW)),
+                exited(1, "{\"message\":\"data file unreadable\"}", NOW));
+        assertThat(failed.lead().exitCode()).isEqualTo(1);
+        assertThat(failed.lead().report().message).isEqualTo("data file unreadable");
+        assertThat(failed.lead().report().lastCheckpoint.step).isEqualTo(416);
+
+        Gang stopping = observeGang(running(), exited(1, null, NOW));
+        assertThat(stopping.lead().brokenBy()).isEqualTo("job-1-1");
+        assertThat(stopping.lead().report()).as("rank 0 has not reported yet").isNull();
+    }
+
+    @Test
     void oneWorkerIsItsOwnLead() {
         Pod p = disrupted("EvictionByEvictionAPI", deleting(exited(143, null, null), NOW));
         AttemptObservation o = AttemptStateMachineTest.seen(p);
