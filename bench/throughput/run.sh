@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trainer vs the best of PyTorch eager as it comes, with fused AdamW, and with fused AdamW + jemalloc (--peers).
+# Trainer vs the best of PyTorch eager as it comes, with fused AdamW, with fused AdamW + jemalloc, and with fused AdamW
+# + channels-last (--peers).
 # Installs PyTorch 2.7.1 (PyPI) and numpy into bench/.venv on first use, and Debian's libjemalloc2,
 # builds the trainer jar and copies it to bench/throughput/target/ (so a rebuild by someone else cannot change it
 # mid-run), then runs run.py, which writes bench/results/throughput-<date>.md. All arguments go to run.py:

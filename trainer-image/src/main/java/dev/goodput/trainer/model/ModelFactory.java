@@ -112,15 +112,20 @@ public final class ModelFactory {
         return net.add(Linear.builder().setUnits(classes).build());
     }
 
-    /** Two conv + BN + ReLU + max-pool stages, then a hidden dense layer: the classic Fashion-MNIST CNN. */
+    /**
+     * Two conv + BN + ReLU + max-pool stages, then a hidden dense layer: the classic Fashion-MNIST CNN. Each stage
+     * pools before its ReLU: max and ReLU commute (ReLU is monotone), so outputs and gradients are bit for bit those of
+     * ReLU then pool, and ReLU runs on a quarter of the values. Both are parameterless lambda blocks, so the parameter
+     * names are those of the textbook order.
+     */
     static Block cnn(int width, float dropout, int classes) {
-        SequentialBlock net = new SequentialBlock();
+        SequentialBlock net = new ChannelsLastSequential();
         for (int filters : new int[] {width, 2 * width}) {
             net.add(Conv2d.builder().setKernelShape(new Shape(3, 3)).optPadding(new Shape(1, 1))
                             .setFilters(filters).optBias(false).build())
                     .add(BatchNorm.builder().build())
-                    .add(Activation.reluBlock())
-                    .add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)));
+                    .add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)))
+                    .add(Activation.reluBlock());
         }
         net.add(Blocks.batchFlattenBlock())
                 .add(Linear.builder().setUnits(4L * width).build())
