@@ -17,7 +17,11 @@ crossing of the target is seen, and the accuracies at the stop overshoot the tar
 With --before-jar OLD.jar the two configurations are Goodput's defaults on an earlier commit's trainer ("before")
 and on the current one, alternating, for a before-vs-after comparison of a change.
 
-Usage: python3 bench/time_to_target.py [--repeats 1] [--before-jar OLD.jar]
+With --seeds 42,7,1 each repetition runs both configurations once per seed (spec.training.seed: initialisation, data
+order, augmentation), and the file gives each seed's ratio and the median of those ratios: one seed's naive run crosses
+the target anywhere between 5.5 and 7 epochs, so one seed cannot settle a ratio.
+
+Usage: python3 bench/time_to_target.py [--repeats 1] [--seeds 42] [--before-jar OLD.jar]
 """
 import argparse, datetime, os, platform, re, statistics, subprocess, tempfile, shutil
 
@@ -61,6 +65,7 @@ def to_seconds(text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--seeds", default="42", help="comma-separated spec.training.seed values; every one runs both configurations")
     ap.add_argument("--eval-every-samples", type=int, default=30000)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", f"time-to-target-{datetime.date.today()}.md"))
     ap.add_argument("--before-jar", default=None,
@@ -77,27 +82,41 @@ def main():
         shutil.copy2(a.before_jar, before)
         configs = (("before", [], before), ("goodput", [], jar))
     base = configs[0][0]
+    seeds = [int(x) for x in a.seeds.split(",")]
     for r in range(a.repeats):
-        for name, extra, which in configs:
-            load = open("/proc/loadavg").read().split()[0]
-            seconds, acc, evals = run(which, extra + eval_every(extra, a.eval_every_samples))
-            rows.append((name, seconds, acc, evals, load))
-            print(f"{name}: time to target {seconds}s, final accuracy {acc}, {evals} evaluations (load {load})", flush=True)
+        for seed in seeds:
+            for name, extra, which in configs:
+                load = open("/proc/loadavg").read().split()[0]
+                seeded = extra + ["--set", f"spec.training.seed={seed}"]
+                seconds, acc, evals = run(which, seeded + eval_every(extra, a.eval_every_samples))
+                rows.append((name, seconds, acc, evals, load, seed))
+                print(f"{name} seed {seed}: time to target {seconds}s, final accuracy {acc}, {evals} evaluations (load {load})",
+                      flush=True)
     med = {n: statistics.median([s for m, s, *_ in rows if m == n and s is not None] or [float("nan")]) for n in (base, "goodput")}
+    # Each seed's ratio: the median of its base times over the median of its Goodput times (over repetitions).
+    ratios = {}
+    for seed in seeds:
+        t = {n: [s for m, s, _, _, _, sd in rows if m == n and sd == seed and s is not None] for n in (base, "goodput")}
+        if t[base] and t["goodput"]:
+            ratios[seed] = statistics.median(t[base]) / statistics.median(t["goodput"])
     acc = {n: statistics.median([x for m, _, x, *_ in rows if m == n]) for n in (base, "goodput")}
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
     with open(a.out, "w") as f:
         f.write("# Time to target: naive configuration vs Goodput defaults\n\n" if not a.before_jar else
                 f"# Time to target: Goodput defaults, the current trainer vs an earlier one (`{a.before_jar}`)\n\n")
         f.write(f"- date: {datetime.date.today()}\n- machine: {os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}\n")
-        f.write(f"- command: `python3 bench/time_to_target.py --repeats {a.repeats} --eval-every-samples {a.eval_every_samples}"
+        f.write(f"- command: `python3 bench/time_to_target.py --repeats {a.repeats} --seeds {a.seeds} --eval-every-samples {a.eval_every_samples}"
                 + (f" --before-jar {a.before_jar}" if a.before_jar else "") + f"` (jar built at commit {commit})\n")
         f.write("- target: test accuracy 0.916 on the 10,000 test images\n\n")
-        f.write("| run | config | time to target (s) | final test accuracy | evaluations | load at start |\n|---|---|---|---|---|---|\n")
-        for i, (n, s, x, e, l) in enumerate(rows):
-            f.write(f"| {i // 2} | {n} | {s if s is not None else 'not reached'} | {x:.4f} | {e} | {l} |\n")
+        f.write("| run | seed | config | time to target (s) | final test accuracy | evaluations | load at start |\n"
+                "|---|---|---|---|---|---|---|\n")
+        for i, (n, s, x, e, l, sd) in enumerate(rows):
+            f.write(f"| {i // 2} | {sd} | {n} | {s if s is not None else 'not reached'} | {x:.4f} | {e} | {l} |\n")
         f.write(f"\nMedian time to target: {base} {med[base]:.0f} s, Goodput {med['goodput']:.0f} s: "
                 f"**{med[base] / med['goodput']:.2f}x** faster; accuracy {base} {acc[base]:.4f}, Goodput {acc['goodput']:.4f}.\n")
+        if len(seeds) > 1:
+            f.write("\nBy seed: " + ", ".join(f"{sd}: {r:.2f}x" for sd, r in ratios.items())
+                    + (f"; median of the seeds' ratios **{statistics.median(ratios.values()):.2f}x**.\n" if ratios else ".\n"))
     print(f"wrote {a.out}")
 
 

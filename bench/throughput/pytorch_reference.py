@@ -11,7 +11,7 @@ Data: Fashion-MNIST train IDX (gz) read with numpy, x/255 normalised by the trai
 once, batches assembled before the clock starts (as the trainer's bench does). Step: forward, cross-entropy,
 backward, AdamW(lr=1e-3, weight_decay=0.01), zero_grad, loss.item() (the trainer reads the loss every step too).
 With --channels-last, the convolutional models and their inputs are laid out channels-last (the trainer lays out its
-built-in convolutional models' inputs so). Prints one JSON line like `trainer bench`.
+built-in CNN's input so). Prints one JSON line like `trainer bench`.
 """
 import argparse
 import gzip

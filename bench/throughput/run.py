@@ -30,7 +30,7 @@ SAMPLES = {"mlp": 160000, "cnn": 8000, "resnet20": 3200}
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 # PyTorch as a performance-minded user runs it: as it comes, with AdamW(fused=True) (the trainer itself runs libtorch's
 # fused AdamW), with jemalloc preloaded as well, and with fused AdamW and the channels-last memory format (PyTorch's CPU
-# performance guide for convolutional models; the trainer lays out its convolutional models' inputs so). The trainer is
+# performance guide for convolutional models; the trainer lays out its CNN's input so). The trainer is
 # reported against the best of them per row.
 PEERS = {
     "plain": ([], {}),

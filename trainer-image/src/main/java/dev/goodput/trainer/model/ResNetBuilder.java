@@ -23,7 +23,7 @@ public final class ResNetBuilder {
     public static Block cifar(int depth, int width, int classes) {
         if ((depth - 2) % 6 != 0) throw new IllegalArgumentException("spec.model: CIFAR ResNet depth must be 6n+2, got " + depth);
         int n = (depth - 2) / 6;
-        SequentialBlock net = new ChannelsLastSequential().add(conv(width, 3, 1)).add(bn()).add(Activation.reluBlock());
+        SequentialBlock net = new SequentialBlock().add(conv(width, 3, 1)).add(bn()).add(Activation.reluBlock());
         int in = width;
         for (int stage = 0; stage < 3; stage++) {
             int out = width << stage;
@@ -43,7 +43,7 @@ public final class ResNetBuilder {
             default -> throw new IllegalArgumentException("spec.model: ImageNet ResNet depth must be 18 or 50, got " + depth);
         };
         boolean bottleneck = depth >= 50;
-        SequentialBlock net = new ChannelsLastSequential()
+        SequentialBlock net = new SequentialBlock()
                 .add(conv(width, 7, 2)).add(bn()).add(Activation.reluBlock())
                 .add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
         int in = width;
