@@ -10,8 +10,8 @@ import ai.djl.util.PairList;
  * A sequence of blocks whose image input is laid out channels-last (NHWC in memory, still indexed N, C, H, W) before
  * its first block. On the CPU, libtorch's oneDNN convolution picks its channels-last kernels when its input is laid out
  * so, and every op after it (batch norm, ReLU, max-pool, the next convolution) keeps that layout, with vectorised
- * kernels over the channels: the built-in CNN's step took 27 ms instead of 50 ms with the layout in PyTorch 2.7.1 on
- * this project's 2-core machine (docs/trainer.md, Channels-last convolutions). The parameters keep their own layout, so the optimizer,
+ * kernels over the channels: the built-in CNN's b128 step took 27-32 ms instead of 49-60 ms with the layout in PyTorch
+ * 2.7.1, and 30-31 ms instead of 43-48 ms in the trainer, on this project's 2-core machine (docs/trainer.md, Channels-last convolutions). The parameters keep their own layout, so the optimizer,
  * checkpoints and gradients are untouched; only activations change layout, and the values computed are the same ops'.
  *
  * <p>The children and so the parameter names are a plain {@link SequentialBlock}'s: checkpoints written before the
