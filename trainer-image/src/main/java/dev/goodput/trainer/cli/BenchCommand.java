@@ -62,6 +62,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--checkpointing", description = "bert-classifier: gradient checkpointing (recompute each layer in backward)")
     boolean checkpointing;
 
+    @Option(names = "--width", description = "cnn, resnet20: the model's width instead of its benchmark default (32, 16)")
+    Integer width;
+
     @Option(names = "--batch", description = "Batch size", defaultValue = "128")
     int batch;
 
@@ -101,8 +104,8 @@ final class BenchCommand implements Callable<Integer> {
         dataSpec.path = data;
         switch (model) {
             case "mlp" -> spec.hiddenLayers = List.of(256, 128);
-            case "cnn" -> spec.width = 32;
-            case "resnet20" -> spec.width = 16;
+            case "cnn" -> spec.width = width == null ? 32 : width;
+            case "resnet20" -> spec.width = width == null ? 16 : width;
             case "bert-classifier" -> {
                 spec.pretrained = pretrained;
                 if (lora > 0) {

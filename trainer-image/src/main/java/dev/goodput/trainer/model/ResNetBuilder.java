@@ -21,9 +21,14 @@ public final class ResNetBuilder {
     private ResNetBuilder() {}
 
     public static Block cifar(int depth, int width, int classes) {
+        return cifar(depth, width, classes, layoutFor(width));
+    }
+
+    /** The CIFAR ResNet built into {@code net}, whose class decides the layout (tests compare the two). */
+    static Block cifar(int depth, int width, int classes, SequentialBlock net) {
         if ((depth - 2) % 6 != 0) throw new IllegalArgumentException("spec.model: CIFAR ResNet depth must be 6n+2, got " + depth);
         int n = (depth - 2) / 6;
-        SequentialBlock net = new SequentialBlock().add(conv(width, 3, 1)).add(bn()).add(Activation.reluBlock());
+        net.add(conv(width, 3, 1)).add(bn()).add(Activation.reluBlock());
         int in = width;
         for (int stage = 0; stage < 3; stage++) {
             int out = width << stage;
@@ -43,7 +48,7 @@ public final class ResNetBuilder {
             default -> throw new IllegalArgumentException("spec.model: ImageNet ResNet depth must be 18 or 50, got " + depth);
         };
         boolean bottleneck = depth >= 50;
-        SequentialBlock net = new SequentialBlock()
+        SequentialBlock net = layoutFor(width)
                 .add(conv(width, 7, 2)).add(bn()).add(Activation.reluBlock())
                 .add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
         int in = width;
@@ -57,6 +62,23 @@ public final class ResNetBuilder {
             }
         }
         return net.add(Pool.globalAvgPool2dBlock()).add(Linear.builder().setUnits(classes).build());
+    }
+
+    /**
+     * The narrowest width at which a ResNet runs channels-last. The narrowest 1x1 convolution of either family takes
+     * {@code width} input channels (the first projection shortcut; ResNet-50's first bottleneck), and libtorch 2.7.1's
+     * oneDNN crashes the process in its AVX-512 1x1 weight-gradient kernel on channels-last input with fewer than 16
+     * (one 512-bit vector of floats): SIGSEGV, then "double free or corruption", with widths 8 and 12 at 2 to 4
+     * threads, never with 16, 20, 24 or 32 (ResNetLayoutTest runs the configurations that crashed).
+     */
+    static final int MIN_CHANNELS_LAST_WIDTH = 16;
+
+    /**
+     * Channels-last (docs/trainer.md) where oneDNN's kernels take it: ResNet-20's b32 step, 58-60 ms in NCHW, takes
+     * 44-48 ms; narrower networks stay NCHW. Both hold the same parameters under the same names.
+     */
+    static SequentialBlock layoutFor(int width) {
+        return width >= MIN_CHANNELS_LAST_WIDTH ? new ChannelsLastSequential() : new SequentialBlock();
     }
 
     private static Block basic(int filters, int stride, boolean project) {
