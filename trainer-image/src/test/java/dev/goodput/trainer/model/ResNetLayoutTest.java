@@ -18,12 +18,14 @@ import dev.goodput.trainer.TestJobs;
 import dev.goodput.trainer.loop.Losses;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -81,9 +83,9 @@ class ResNetLayoutTest {
      */
     @ParameterizedTest(name = "ResNet-20 width {0}, {1} threads, batch {2}")
     @CsvSource({"8, 3, 8", "8, 4, 126", "12, 4, 126", "16, 4, 126"})
-    void trainingStepsRunAtWidthsThatCrashedChannelsLast(int width, int threads, int batch) throws Exception {
+    void trainingStepsRunAtWidthsThatCrashedChannelsLast(int width, int threads, int batch, @TempDir Path dir) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Dai.djl.offline=true", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true", "-XX:TieredStopAtLevel=1", "-XX:ErrorFile=" + dir.resolve("hs_err_%p.log"), "-cp", System.getProperty("java.class.path"),
                 "dev.goodput.trainer.cli.TrainerCli", "bench", "--model", "resnet20", "--width", "" + width,
                 "--threads", "" + threads, "--batch", "" + batch, "--steps", "2", "--warmup", "1",
                 "--data", TestJobs.FASHION_MNIST.toString()));
