@@ -4,7 +4,7 @@
 naive:   fp32, batch 32, constant learning rate 1e-3 (AdamW), 1 loader thread with no prefetch (workers 0: batches
          built on the training thread)
 goodput: examples/fashion-mnist.yaml as shipped (batch 128, lr 2e-3 with warmup + cosine over its 6 epochs,
-         prefetching loader, patience 3)
+         evaluating the weights' moving average (emaDecay 0.99), prefetching loader, patience 3)
 
 Both stop at test accuracy 0.916; the naive run may take up to 30 epochs (its constant LR has no schedule length to
 keep), Goodput's keeps the manifest's 6, because its cosine decay is planned over them. Runs alternate; the medians and the ratio go to

@@ -16,6 +16,7 @@ import dev.goodput.trainer.cost.AttemptLog;
 import dev.goodput.trainer.data.DataSource;
 import dev.goodput.trainer.export.ModelExport;
 import dev.goodput.trainer.export.ModelWriters;
+import dev.goodput.trainer.optim.AveragedWeights;
 import dev.goodput.api.status.ModelOutput;
 import dev.goodput.trainer.run.Components;
 import dev.goodput.trainer.model.ModelFiles;
@@ -171,9 +172,11 @@ public final class TrainerRun {
                 String trained = !frozen ? String.format(Locale.ROOT, "%,d parameters", c.parameterCount())
                         : String.format(Locale.ROOT, "%,d of %,d parameters train (%.2f%%)", c.parameterCount(), every,
                         100.0 * c.parameterCount() / every);
-                out.printf(Locale.ROOT, "model %s: %s | %s | batch %d = %d x %d | lr %.2e %s | %d threads | %s%n",
+                out.printf(Locale.ROOT, "model %s: %s | %s | batch %d = %d x %d | lr %.2e %s%s | %d threads | %s%n",
                         spec.model.architecture, trained, plan.precision(), steps.globalBatch(), steps.microBatch(),
-                        steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(), steps.threads(),
+                        steps.accumulation(), steps.schedule().peak(), steps.schedule().kind(),
+                        plan.emaDecay() == null ? "" : " | evaluating the weights' EMA (decay " + plan.emaDecay() + ")",
+                        steps.threads(),
                         server == null ? "no metrics port" : "metrics on :" + server.port());
                 if (world.distributed()) {
                     out.printf(Locale.ROOT, "data parallel: rank %d of %d (c10d, %s), %d examples of each global batch of %d%n",
@@ -210,8 +213,12 @@ public final class TrainerRun {
      */
     private void exportModel(TrainingJobSpec spec, Components c, DataSource.Splits data, RunProgress progress) {
         try {
-            ModelOutput written = ModelExport.write(settings.jobCheckpoints(),
-                    ModelWriters.forRun(spec.model, c, data.train(), progress.step()), progress.step());
+            ModelOutput written;
+            // With spec.training.emaDecay the model written is the average, the one every evaluation measured.
+            try (AveragedWeights.Swap averaged = AveragedWeights.inPlaceOfWeights(c.optimizer())) {
+                written = ModelExport.write(settings.jobCheckpoints(),
+                        ModelWriters.forRun(spec.model, c, data.train(), progress.step()), progress.step());
+            }
             progress.model(written);
             out.printf(Locale.ROOT, "model: %s (%s, %,d bytes)%n", written.path, written.format, written.bytes);
         } catch (IOException | RuntimeException e) {

@@ -74,6 +74,13 @@ public class TrainingSpec {
     @JsonPropertyDescription("Clip the global gradient L2 norm to this value (> 0); absent = no clipping.")
     public Double gradientClipNorm;
 
+    @Min(value = 0, inclusive = false)
+    @Max(value = 1, inclusive = false)
+    @JsonPropertyDescription("Evaluate and export an exponential moving average of the weights (BatchNorm statistics"
+            + " included), updated after every step with this decay, e.g. 0.99; absent = the weights themselves. Training"
+            + " itself is unchanged; checkpoints keep the average too.")
+    public Double emaDecay;
+
     @JsonPropertyDescription("Seed for initialisation, data order and augmentation.")
     public Long seed = 42L;
 

@@ -53,6 +53,7 @@ class CrdRulesTest {
                 Arguments.of("spec.model.architecture", "vgg", "spec.model.architecture: \"vgg\" is not one of mlp, cnn, resnet20, resnet18, resnet50"),
                 Arguments.of("spec.training.gradientClipNorm", "0", "spec.training.gradientClipNorm: must be > 0"),
                 Arguments.of("spec.training.optimizer.beta1", "1", "spec.training.optimizer.beta1: must be < 1"),
+                Arguments.of("spec.training.emaDecay", "1", "spec.training.emaDecay: must be < 1"),
                 Arguments.of("spec.training.maxDuration", "ten minutes", "spec.training.maxDuration: \"ten minutes\" is not a duration such as 90s, 30m or 1h30m"),
                 Arguments.of("spec.resources.memory", "lots", "spec.resources.memory: \"lots\" is not a quantity such as 500m, 2, 512Mi or 4Gi"),
                 Arguments.of("spec.training.batchSize", "\"48\"", "spec.training.batchSize: must divide spec.training.globalBatchSize; pick a divisor or use auto"),

@@ -152,6 +152,8 @@ class BadManifestCorpusTest {
                 new Bad("bf16, which DJL cannot map", "spec.training.precision", "bf16"),
                 new Bad("an unknown precision", "spec.training.precision", "int8"),
                 new Bad("gradient clipping at 0", "spec.training.gradientClipNorm", 0),
+                new Bad("an EMA decay of 1 (the average never moves)", "spec.training.emaDecay", 1.0),
+                new Bad("an EMA decay of 0", "spec.training.emaDecay", 0),
                 new Bad("a loss scale below 1", "spec.training.initialLossScale", 0.5),
                 new Bad("0 threads", "spec.training.threads", 0),
                 new Bad("512 threads", "spec.training.threads", 512),

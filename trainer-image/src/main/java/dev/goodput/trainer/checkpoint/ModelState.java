@@ -6,6 +6,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
 import dev.goodput.trainer.model.torchscript.ModuleBuffers;
+import dev.goodput.trainer.optim.AveragedWeights;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.runtime.NativeCopy;
 import java.util.LinkedHashMap;
@@ -80,7 +81,10 @@ public final class ModelState {
             for (String b : buffers.names()) savedBuffers.put(b, s.parameters().get(BUFFER_PREFIX + b));
             buffers.write(savedBuffers);
             Map<String, NDArray> opt = new LinkedHashMap<>();
-            s.optimizer().forEach((k, v) -> opt.put(k, scratch.decode(v)));
+            s.optimizer().forEach((k, v) -> {
+                // A checkpoint written with spec.training.emaDecay, resumed without it: the average is not needed.
+                if (!k.startsWith(AveragedWeights.PREFIX) || optimizer instanceof AveragedWeights) opt.put(k, scratch.decode(v));
+            });
             optimizer.restore(opt); // its step count is a checkpointed component (OptimizerSteps)
         }
     }

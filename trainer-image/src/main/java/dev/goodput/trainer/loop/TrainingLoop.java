@@ -15,6 +15,7 @@ import dev.goodput.trainer.checkpoint.TrainingState;
 import dev.goodput.trainer.config.TrainingPlan;
 import dev.goodput.trainer.data.BatchAssembler;
 import dev.goodput.trainer.data.BatchPipeline;
+import dev.goodput.trainer.optim.AveragedWeights;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.preemption.PreemptionDetector;
 import dev.goodput.trainer.precision.LossScaler;
@@ -157,7 +158,11 @@ public final class TrainingLoop {
     }
 
     private StoppingRule.Decision evaluate() {
-        Evaluator.Result r = evaluator.evaluate(manager, block, parameterStore);
+        Evaluator.Result r;
+        // With spec.training.emaDecay, what is evaluated is the weights' moving average.
+        try (AveragedWeights.Swap averaged = AveragedWeights.inPlaceOfWeights(optimizer)) {
+            r = evaluator.evaluate(manager, block, parameterStore);
+        }
         StoppingRule.Verdict v = stopping.judge(r.accuracy(), r.loss(), progress.bestMetric(), progress.evalsSinceBest());
         // Every process evaluates the same parameters on the same data; the leader's verdict is the one all act on, so
         // a difference in the last bit of a loss cannot stop one process and not another.

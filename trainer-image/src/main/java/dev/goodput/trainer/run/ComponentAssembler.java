@@ -29,6 +29,7 @@ import dev.goodput.trainer.checkpoint.ModelArrays;
 import dev.goodput.trainer.checkpoint.BaseWeights;
 import dev.goodput.trainer.recompute.RecomputedGradients;
 import dev.goodput.trainer.recompute.Segmented;
+import dev.goodput.trainer.optim.AveragedWeights;
 import dev.goodput.trainer.optim.Optimizer;
 import dev.goodput.trainer.precision.HalfPrecisionModel;
 import dev.goodput.trainer.precision.LossScaler;
@@ -69,6 +70,7 @@ public final class ComponentAssembler {
             optimizer = new MixedPrecisionOptimizer(optimizer, HalfPrecisionModel.convert(block.getParameters()));
             scaler = new LossScaler(run.initialLossScale(), LossScaler.GROWTH_INTERVAL);
         }
+        if (run.emaDecay() != null) optimizer = new AveragedWeights(optimizer, run.emaDecay(), block.getParameters(), manager);
         List<NDManager> others = new ArrayList<>();
         // Gradient checkpointing recomputes the model's segments in backward (a BERT classifier's encoder layers, a
         // TorchScript model's stages): the same gradients for less memory.

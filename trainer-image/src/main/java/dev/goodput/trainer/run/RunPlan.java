@@ -24,6 +24,7 @@ import java.util.List;
  * @param evalBatchCap     the evaluator's largest batch
  * @param metricName       the target's metric, which progress.metric and bestMetric both measure
  * @param recompute        gradient checkpointing: recompute each encoder layer in backward instead of keeping it
+ * @param emaDecay         the decay of the weights' moving average that evaluation and export read; null: none
  * @param notes            what the planner changed from what was asked, for the console
  * @param shard            this process's share of every global batch (several processes train one model)
  */
@@ -48,6 +49,7 @@ public record RunPlan(
         int evalBatchCap,
         String metricName,
         boolean recompute,
+        Double emaDecay,
         List<String> notes,
         dev.goodput.trainer.data.DataShard shard) {
 

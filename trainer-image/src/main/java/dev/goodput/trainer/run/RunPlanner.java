@@ -105,7 +105,7 @@ public final class RunPlanner {
                 spec.data.loader.workers != null ? spec.data.loader.workers : DEFAULT_LOADER_WORKERS,
                 spec.data.loader.prefetch != null ? spec.data.loader.prefetch : DEFAULT_PREFETCH, EVAL_BATCH_CAP,
                 spec.target == null ? "accuracy" : spec.target.metric, Boolean.TRUE.equals(t.gradientCheckpointing),
-                List.copyOf(notes), shard);
+                t.emaDecay, List.copyOf(notes), shard);
     }
 
     /** auto = fp16 mixed on CUDA, fp32 on CPU (where libtorch's fp16 kernels are slower than fp32). */

@@ -1,0 +1,156 @@
+package dev.goodput.trainer.optim;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import ai.djl.util.PairList;
+import dev.goodput.trainer.runtime.NativeCopy;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An exponential moving average of the model's weights (spec.training.emaDecay), kept beside an optimizer as Keras'
+ * {@code use_ema} and TF Addons' {@code MovingAverage} keep it: after every update, {@code average := d * average +
+ * (1 - d) * weights} for every array of the model, BatchNorm's running statistics included (timm's ModelEma does the
+ * same). Training reads the weights themselves; evaluation and the exported model read the average
+ * ({@link #inPlaceOfWeights}), which at a high learning rate sits nearer the minimum the noisy weights circle around:
+ * the Fashion-MNIST example reaches its target a whole epoch sooner with it (docs/trainer.md, Weight averaging).
+ *
+ * <p>The averages are fp32 whatever the model holds (an fp16 model's are averages of its fp16 weights) and belong to
+ * the optimizer's state ({@value #PREFIX}name arrays), so checkpoints save and restore them with the moments, and a
+ * resumed run averages exactly as the original. A checkpoint without them (written before emaDecay was set) starts
+ * the average from the restored weights.
+ */
+public final class AveragedWeights implements Optimizer {
+    public static final String PREFIX = "average/";
+    private final Optimizer inner;
+    private final double decay;
+    private final List<String> names = new ArrayList<>();
+    private final List<NDArray> weights = new ArrayList<>();
+    private final Map<String, NDArray> average = new LinkedHashMap<>();
+
+    /** @param parameters every array of the model, by its checkpoint name; the average starts from their values */
+    public AveragedWeights(Optimizer inner, double decay, PairList<String, Parameter> parameters, NDManager manager) {
+        if (!(decay > 0 && decay < 1)) throw new IllegalArgumentException("spec.training.emaDecay must be in (0, 1), got " + decay);
+        this.inner = inner;
+        this.decay = decay;
+        for (Pair<String, Parameter> p : parameters) {
+            NDArray w = p.getValue().getArray();
+            // toType returns the array itself when the type is already right, whatever its copy flag says.
+            NDArray a = w.getDataType() == DataType.FLOAT32 ? w.duplicate() : w.toType(DataType.FLOAT32, false);
+            a.attach(manager);
+            NDScope.unregister(a);
+            names.add(p.getKey());
+            weights.add(w);
+            average.put(p.getKey(), a);
+        }
+    }
+
+    /**
+     * The decay of the update after {@code updates} optimizer steps: TensorFlow's {@code ExponentialMovingAverage}
+     * with {@code num_updates}, {@code min(decay, (1 + updates) / (10 + updates))}, so that the first updates, when
+     * the average still holds the initial weights, move it most.
+     */
+    public static double decayAt(double decay, long updates) {
+        return Math.min(decay, (1.0 + updates) / (10.0 + updates));
+    }
+
+    @Override
+    public void step(List<TrainableParameter> params, double lr, float gradScale) {
+        inner.step(params, lr, gradScale);
+        double d = decayAt(decay, inner.stepCount());
+        try (NDScope scope = new NDScope()) {
+            for (int i = 0; i < weights.size(); i++) {
+                NDArray a = average.get(names.get(i));
+                NDArray w = weights.get(i);
+                if (w.getDataType() != DataType.FLOAT32) w = w.toType(DataType.FLOAT32, false);
+                // a - (1 - d)(a - w) = d a + (1 - d) w, with one temporary
+                a.subi(a.sub(w).muli(1 - d));
+            }
+        }
+    }
+
+    /** What {@link #inPlaceOfWeights} returns: closing it puts the weights back. */
+    public interface Swap extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Puts the average into the model's arrays until the returned swap is closed, for an evaluation or an export; with
+     * any other optimizer the weights stay as they are.
+     */
+    public static Swap inPlaceOfWeights(Optimizer optimizer) {
+        return optimizer instanceof AveragedWeights a ? a.swapIn() : () -> {};
+    }
+
+    private Swap swapIn() {
+        List<NDArray> saved = new ArrayList<>(weights.size());
+        for (int i = 0; i < weights.size(); i++) {
+            NDArray w = weights.get(i);
+            NDArray copy = w.duplicate();
+            NDScope.unregister(copy);
+            saved.add(copy);
+            copyInto(w, average.get(names.get(i)));
+        }
+        return () -> {
+            for (int i = 0; i < weights.size(); i++) {
+                NativeCopy.into(weights.get(i), saved.get(i));
+                saved.get(i).close();
+            }
+        };
+    }
+
+    private static void copyInto(NDArray target, NDArray source) {
+        if (target.getDataType() == source.getDataType()) {
+            NativeCopy.into(target, source);
+        } else {
+            try (NDArray cast = source.toType(target.getDataType(), false)) {
+                NativeCopy.into(target, cast);
+            }
+        }
+    }
+
+    @Override
+    public Map<String, NDArray> state() {
+        Map<String, NDArray> s = new LinkedHashMap<>(inner.state());
+        average.forEach((k, v) -> s.put(PREFIX + k, v));
+        return s;
+    }
+
+    @Override
+    public long stepCount() {
+        return inner.stepCount();
+    }
+
+    /** Called after the model's arrays are restored, so a checkpoint without averages starts them from its weights. */
+    @Override
+    public void restore(Map<String, NDArray> state) {
+        Map<String, NDArray> rest = new LinkedHashMap<>();
+        boolean any = false;
+        for (Map.Entry<String, NDArray> e : state.entrySet()) {
+            if (!e.getKey().startsWith(PREFIX)) {
+                rest.put(e.getKey(), e.getValue());
+                continue;
+            }
+            NDArray a = average.get(e.getKey().substring(PREFIX.length()));
+            if (a == null) throw new IllegalArgumentException("checkpoint has an average of an array the model lacks: " + e.getKey());
+            copyInto(a, e.getValue());
+            any = true;
+        }
+        if (!any) {
+            for (int i = 0; i < weights.size(); i++) copyInto(average.get(names.get(i)), weights.get(i));
+        }
+        inner.restore(rest);
+    }
+
+    @Override
+    public void restoreStepCount(long stepCount) {
+        inner.restoreStepCount(stepCount);
+    }
+}
