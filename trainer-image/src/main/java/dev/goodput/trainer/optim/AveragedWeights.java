@@ -16,8 +16,8 @@ import java.util.Map;
 /**
  * An exponential moving average of the model's weights (spec.training.emaDecay), kept beside an optimizer as Keras'
  * {@code use_ema} and TF Addons' {@code MovingAverage} keep it: after every update, {@code average := d * average +
- * (1 - d) * weights} for every array of the model, BatchNorm's running statistics included (timm's ModelEma does the
- * same). Training reads the weights themselves; evaluation and the exported model read the average
+ * (1 - d) * weights} for every array of the model that training changes, BatchNorm's running statistics included
+ * (timm's ModelEma does the same); a frozen array is its own average. Training reads the weights themselves; evaluation and the exported model read the average
  * ({@link #inPlaceOfWeights}), which at a high learning rate sits nearer the minimum the noisy weights circle around:
  * the Fashion-MNIST example reaches its target a whole epoch sooner with it (docs/trainer.md, Weight averaging).
  *
@@ -34,12 +34,17 @@ public final class AveragedWeights implements Optimizer {
     private final List<NDArray> weights = new ArrayList<>();
     private final Map<String, NDArray> average = new LinkedHashMap<>();
 
-    /** @param parameters every array of the model, by its checkpoint name; the average starts from their values */
+    /**
+     * @param parameters every array of the model, by its checkpoint name; those that change (trained parameters and
+     *                   BatchNorm's running statistics) are averaged, starting from their values, and frozen ones,
+     *                   whose average is themselves (a LoRA job's pretrained weights), are left out
+     */
     public AveragedWeights(Optimizer inner, double decay, PairList<String, Parameter> parameters, NDManager manager) {
         if (!(decay > 0 && decay < 1)) throw new IllegalArgumentException("spec.training.emaDecay must be in (0, 1), got " + decay);
         this.inner = inner;
         this.decay = decay;
         for (Pair<String, Parameter> p : parameters) {
+            if (!changes(p.getValue())) continue;
             NDArray w = p.getValue().getArray();
             // toType returns the array itself when the type is already right, whatever its copy flag says.
             NDArray a = w.getDataType() == DataType.FLOAT32 ? w.duplicate() : w.toType(DataType.FLOAT32, false);
@@ -49,6 +54,11 @@ public final class AveragedWeights implements Optimizer {
             weights.add(w);
             average.put(p.getKey(), a);
         }
+    }
+
+    /** Whether training changes the array: a trained parameter, or a running statistic that the forward pass updates. */
+    static boolean changes(Parameter p) {
+        return p.requiresGradient() || p.getType() == Parameter.Type.RUNNING_MEAN || p.getType() == Parameter.Type.RUNNING_VAR;
     }
 
     /**
@@ -128,23 +138,20 @@ public final class AveragedWeights implements Optimizer {
         return inner.stepCount();
     }
 
-    /** Called after the model's arrays are restored, so a checkpoint without averages starts them from its weights. */
+    /**
+     * Called after the model's arrays are restored. An array the checkpoint has no average of (written before emaDecay
+     * was set, or frozen then) starts its average from its restored weights; an average of an array that is frozen now
+     * is not needed.
+     */
     @Override
     public void restore(Map<String, NDArray> state) {
         Map<String, NDArray> rest = new LinkedHashMap<>();
-        boolean any = false;
         for (Map.Entry<String, NDArray> e : state.entrySet()) {
-            if (!e.getKey().startsWith(PREFIX)) {
-                rest.put(e.getKey(), e.getValue());
-                continue;
-            }
-            NDArray a = average.get(e.getKey().substring(PREFIX.length()));
-            if (a == null) throw new IllegalArgumentException("checkpoint has an average of an array the model lacks: " + e.getKey());
-            copyInto(a, e.getValue());
-            any = true;
+            if (!e.getKey().startsWith(PREFIX)) rest.put(e.getKey(), e.getValue());
         }
-        if (!any) {
-            for (int i = 0; i < weights.size(); i++) copyInto(average.get(names.get(i)), weights.get(i));
+        for (int i = 0; i < weights.size(); i++) {
+            NDArray saved = state.get(PREFIX + names.get(i));
+            copyInto(average.get(names.get(i)), saved != null ? saved : weights.get(i));
         }
         inner.restore(rest);
     }

@@ -139,8 +139,19 @@ class AveragedWeightsTest {
         fresh.restore(Map.of("m/w", saved.get("m/w"), "v/w", saved.get("v/w")));
         assertThat(fresh.state().get("average/w").toFloatArray()).containsExactly(7f, 7f, 7f, 7f);
 
-        assertThatThrownBy(() -> fresh.restore(Map.of("average/conv0_weight", saved.get("average/w"))))
-                .hasMessageContaining("average of an array the model lacks");
+    }
+
+    @Test
+    void frozenArraysAreNotAveraged() {
+        Parameter frozen = Parameter.builder().setName("base").setType(Parameter.Type.WEIGHT).optRequiresGrad(false).build();
+        frozen.setArray(manager.create(new float[] {5f, 6f}));
+        PairList<String, Parameter> all = model();
+        all.add("base", frozen);
+        AveragedWeights ema = new AveragedWeights(new Sgd(manager, 0, false, 0), 0.9, all, manager);
+        assertThat(ema.state()).containsOnlyKeys("average/w", "average/runningMean");
+        // A checkpoint with an average of it (written while it trained) restores without it.
+        ema.restore(Map.of("average/base", manager.create(new float[] {1f, 1f})));
+        assertThat(frozen.getArray().toFloatArray()).containsExactly(5f, 6f);
     }
 
     @Test
