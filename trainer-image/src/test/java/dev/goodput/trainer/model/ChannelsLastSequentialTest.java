@@ -4,26 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
-import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
-import ai.djl.training.GradientCollector;
-import ai.djl.training.ParameterStore;
-import ai.djl.util.Pair;
-import dev.goodput.trainer.loop.Losses;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -65,44 +55,7 @@ class ChannelsLastSequentialTest {
         Engine engine = Engine.getEngine("PyTorch");
         engine.setRandomSeed(5);
         try (NDManager m = NDManager.newBaseManager(engine.defaultDevice(), "PyTorch")) {
-            Shape input = new Shape(1, 1, 28, 28);
-            Block ours = ModelFactory.cnn(8, 0, 10);
-            Block textbook = textbookCnn(8);
-            ours.initialize(m, DataType.FLOAT32, input);
-            textbook.initialize(m, DataType.FLOAT32, input);
-            Map<String, Parameter> theirs = new HashMap<>();
-            for (Pair<String, Parameter> p : textbook.getParameters()) theirs.put(p.getKey(), p.getValue());
-            List<String> names = ours.getParameters().keys();
-            assertThat(names).as("the parameter names a checkpoint holds").containsExactlyElementsOf(textbook.getParameters().keys());
-            for (Pair<String, Parameter> p : ours.getParameters()) theirs.get(p.getKey()).getArray().set(p.getValue().getArray().toFloatArray());
-
-            NDArray x = m.randomNormal(new Shape(16, 1, 28, 28));
-            NDArray y = m.randomInteger(0, 10, new Shape(16), DataType.INT64);
-            float[] ourLogits = step(m, ours, x, y);
-            float[] theirLogits = step(m, textbook, x, y);
-            assertThat(maxDifference(ourLogits, theirLogits)).as("logits").isLessThan(1e-5);
-            for (String name : names) {
-                if (!ours.getParameters().get(name).requiresGradient()) continue; // BatchNorm's running statistics
-                float[] g1 = ours.getParameters().get(name).getArray().getGradient().toFloatArray();
-                float[] g2 = theirs.get(name).getArray().getGradient().toFloatArray();
-                double scale = 0;
-                for (float v : g2) scale = Math.max(scale, Math.abs(v));
-                assertThat(maxDifference(g1, g2)).as("gradient of %s", name).isLessThanOrEqualTo(1e-5 * Math.max(1, scale));
-            }
+            SameNetwork.assertSameFunction(m, ModelFactory.cnn(8, 0, 10), textbookCnn(8), 16, 1e-5);
         }
-    }
-
-    private static float[] step(NDManager m, Block block, NDArray x, NDArray y) {
-        try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
-            NDArray logits = block.forward(new ParameterStore(m, false), new NDList(x), true).singletonOrThrow();
-            gc.backward(Losses.crossEntropy(logits, y));
-            return logits.toFloatArray();
-        }
-    }
-
-    private static double maxDifference(float[] a, float[] b) {
-        double d = 0;
-        for (int i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-        return d;
     }
 }
