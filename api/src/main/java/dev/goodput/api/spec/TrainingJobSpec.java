@@ -57,7 +57,8 @@ import io.fabric8.generator.annotation.ValidationRule;
                 + " epochs, maxSteps) and is refused while the job may be running, because its checkpoints were written"
                 + " under the old settings: set spec.suspend: true (the trainer checkpoints and stops), edit, then set"
                 + " spec.suspend: false; the next attempt resumes that checkpoint under the new settings, with a"
-                + " SpecChanged event. spec.training.maxDuration may change at any time and applies at the next attempt.")
+                + " SpecChanged event. spec.training.maxDuration and spec.training.emaDecay (what is evaluated, not what is trained)"
+                + " may change at any time and apply at the next attempt.")
 @ValidationRule(value = "has(self.managedBy) == has(oldSelf.managedBy)"
         + " && (!has(self.managedBy) || self.managedBy == oldSelf.managedBy)",
         fieldPath = ".managedBy", reason = "FieldValueForbidden", message = "spec.managedBy is immutable")

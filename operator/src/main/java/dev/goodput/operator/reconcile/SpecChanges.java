@@ -15,8 +15,8 @@ import java.util.TreeSet;
  * The spec an attempt runs, kept in {@code status.reconciledSpec} (as the Flink operator keeps its last reconciled
  * spec), and what changed since: a new attempt compares the spec it is about to run with the one its predecessor ran,
  * and a difference is announced (event {@code SpecChanged}) rather than silently picked up. The CRD lets only fields
- * that do not change the training trajectory differ while a job may run (spec.training.maxDuration, target,
- * resources, checkpoint, cost, ...); the rest can change only through suspend → resume.
+ * that do not change the training trajectory differ while a job may run (spec.training.maxDuration and emaDecay,
+ * target, resources, checkpoint, cost, ...); the rest can change only through suspend → resume.
  */
 public final class SpecChanges {
     private static final ObjectMapper JSON = new ObjectMapper();

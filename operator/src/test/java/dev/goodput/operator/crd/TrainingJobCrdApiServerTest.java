@@ -174,9 +174,10 @@ class TrainingJobCrdApiServerTest {
                 return j;
             })).isInstanceOf(KubernetesClientException.class).hasMessageContaining("spec.training changes the training trajectory");
         }
-        // A budget changes at any time (the operator applies it at the next attempt).
+        // A budget, or which weights are evaluated, changes at any time (the operator applies it at the next attempt).
         assertThat(jobs.withName("trajectory").edit(j -> {
             j.getSpec().training.maxDuration = "1h";
+            j.getSpec().training.emaDecay = 0.99;
             j.getSpec().resources.memory = "8Gi";
             return j;
         }).getMetadata().getGeneration()).isEqualTo(2L);
