@@ -3,11 +3,11 @@
 
 naive:   fp32, batch 32, constant learning rate 1e-3 (AdamW), 1 loader thread with no prefetch (workers 0: batches
          built on the training thread), the weights themselves evaluated (no moving average)
-goodput: examples/fashion-mnist.yaml as shipped (batch 128, lr 2e-3 with warmup + cosine over its 6 epochs,
+goodput: examples/fashion-mnist.yaml as shipped (batch 128, lr 5e-3 with warmup + cosine over its 4 epochs,
          evaluating the weights' moving average (emaDecay 0.99), prefetching loader, patience 3)
 
 Both stop at test accuracy 0.916; the naive run may take up to 30 epochs (its constant LR has no schedule length to
-keep), Goodput's keeps the manifest's 6, because its cosine decay is planned over them. Runs alternate; the medians and the ratio go to
+keep), Goodput's keeps the manifest's 4, because its cosine decay is planned over them. Runs alternate; the medians and the ratio go to
 bench/results/time-to-target-<date>.md.
 
 Both run as the trainer image runs the JVM (-XX:TieredStopAtLevel=1), and both evaluate on the test set at the same
