@@ -82,7 +82,11 @@ class DataParallelGradientsTest {
                 float[] y = b.get(j).getValue().getArray().toFloatArray();
                 for (int i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(x[i] - y[i]));
             }
-            assertThat(maxDiff).isLessThan(1e-6);
+            // The shards sum the batch's gradient in another order than one device does, so the gradients differ in their
+            // last bits, and AdamW divides each by its running RMS: a parameter whose gradient is near zero still moves
+            // by up to lr (1e-3) a step, and there those bits show. 1e-5 is 0.3 % of what three steps can move a
+            // parameter; measured 2.3e-6 and 3.4e-6 on an Intel Xeon (AVX-512), under 1e-6 on an AMD EPYC.
+            assertThat(maxDiff).isLessThan(1e-5);
         } finally {
             managers.forEach(NDManager::close);
         }

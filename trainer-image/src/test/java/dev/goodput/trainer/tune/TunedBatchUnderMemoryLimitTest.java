@@ -30,11 +30,14 @@ class TunedBatchUnderMemoryLimitTest {
      * Each model at a width that keeps a 2-core CI run short, with a global batch its limit cannot hold in one pass,
      * so the budget binds: the tuner must find the micro-batch, and accumulation covers the rest. The limits sit 100
      * to 170 MiB above the trainer's own resident floor (JVM, libtorch, the data), measured here at 262 to 347 MiB.
+     * The floor depends on the CPU, through the libtorch code each run touches: on an Intel Xeon with AVX-512 the MLP's
+     * fp16 run's first probe (micro-batch 8) peaked at 306 MiB, and with the 350Mi it had before, its training peaked at 373 MiB resident (cgroup
+     * peak 283 MiB, no OOM kill), over the RSS check below; the MLP's limit is 400Mi since.
      */
     record Cell(String model, Integer width, int globalBatch, int trainExamples, String limit) {}
 
     static final Map<String, Cell> CELLS = Map.of(
-            "mlp", new Cell("mlp", null, 16384, 32768, "350Mi"),
+            "mlp", new Cell("mlp", null, 16384, 32768, "400Mi"),
             "cnn", new Cell("cnn", 16, 1024, 2048, "420Mi"),
             "resnet20", new Cell("resnet20", 8, 512, 2048, "450Mi"),
             "resnet18", new Cell("resnet18", 16, 1024, 2048, "400Mi"),

@@ -12,7 +12,7 @@ import java.util.Map;
  * losses, its eval-mode logits on the first test examples afterwards and its buffers.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
-record Reference(long seed, int batch, int steps, double lr, double beta1, double beta2, double eps, double weightDecay,
+record Reference(int threads, long seed, int batch, int steps, double lr, double beta1, double beta2, double eps, double weightDecay,
                  float mean, float std, double[] losses, double[][] testLogits, Map<String, List<Double>> buffers) {
 
     static Reference load() throws IOException {
