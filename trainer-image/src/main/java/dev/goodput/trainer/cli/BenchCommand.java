@@ -22,8 +22,7 @@ import dev.goodput.trainer.data.MicroBatches;
 import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.metrics.ProcessMemory;
-import dev.goodput.trainer.model.bert.BertClassifier;
-import dev.goodput.trainer.recompute.RecomputedGradients;
+import dev.goodput.trainer.run.GradientSources;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.optim.LrSchedule;
 import dev.goodput.trainer.model.ModelFactory;
@@ -61,6 +60,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--checkpointing", description = "bert-classifier: gradient checkpointing (recompute each layer in backward)")
     boolean checkpointing;
+
+    @Option(names = "--autograd-step", description = "mlp: train through DJL's blocks and autograd instead of the MLP's one-graph step (model/mlp), to compare the two")
+    boolean autogradStep;
 
     @Option(names = "--width", description = "cnn, resnet20: the model's width instead of its benchmark default (32, 16)")
     Integer width;
@@ -138,6 +140,7 @@ final class BenchCommand implements Callable<Integer> {
         if (interopThreads != null) JniUtils.setNumInteropThreads(interopThreads);
         engine.setRandomSeed((int) seed);
         long timedNanos;
+        String gradientSource;
         long parameters = 0;
         int tensors = 0;
         try (NDManager manager = NDManager.newBaseManager(engine.defaultDevice(), engine.getEngineName())) {
@@ -150,8 +153,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             // The trainer's own step, as the training loop runs it (fp32, no accumulation, no clipping, constant lr).
             ParameterStore ps = new ParameterStore(manager, false);
-            GradientSource gradients = checkpointing && block instanceof BertClassifier bert ? new RecomputedGradients(bert, ps)
-                    : new GradientAccumulator(block, ps);
+            GradientSource gradients = autogradStep ? new GradientAccumulator(block, ps)
+                    : GradientSources.forModel(block, ps, checkpointing, false);
+            gradientSource = gradients.getClass().getSimpleName();
             TrainingStep trainingStep = new TrainingStep(manager, gradients,
                     new AdamW(manager, 0.9, 0.999, 1e-8, 0.01), null, null, 1, new LrSchedule("constant", 1e-3, 0, 0, 1), seed);
             int[] next = {0};
@@ -181,9 +185,9 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT,
                 "{\"impl\":\"trainer\",\"model\":\"%s\",\"batch\":%d,\"threads\":%d,\"steps\":%d,\"seconds\":%.4f,"
                         + "\"samples_per_second\":%.2f,\"ms_per_step\":%.3f,\"parameters\":%d,\"parameter_tensors\":%d,"
-                        + "\"peak_rss_mib\":%d}%n",
+                        + "\"peak_rss_mib\":%d,\"gradients\":\"%s\"}%n",
                 model, batch, threads, steps, seconds, (double) steps * batch / seconds, seconds * 1000 / steps,
-                parameters, tensors, ProcessMemory.peakResidentBytes() >> 20);
+                parameters, tensors, ProcessMemory.peakResidentBytes() >> 20, gradientSource);
         return ExitCodes.FINISHED;
     }
 }

@@ -15,6 +15,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.goodput.api.spec.ModelSpec;
 import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.model.bert.BertClassifier;
+import dev.goodput.trainer.model.mlp.MlpNetwork;
 import dev.goodput.trainer.model.bert.LoraSettings;
 import dev.goodput.trainer.model.bert.PretrainedWeights;
 import dev.goodput.trainer.model.torchscript.ModuleAdapters;
@@ -85,7 +86,7 @@ public final class ModelFactory {
 
     public static Block build(ModelSpec spec, int classes) {
         return switch (spec.architecture) {
-            case "mlp" -> mlp(spec.hiddenLayers != null ? spec.hiddenLayers
+            case "mlp" -> MlpNetwork.build(spec.hiddenLayers != null ? spec.hiddenLayers
                     : spec.width != null ? List.of(spec.width, spec.width) : List.of(256, 128), dropout(spec), classes);
             case "cnn" -> cnn(spec.width == null ? 32 : spec.width, dropout(spec), classes);
             case "resnet20" -> ResNetBuilder.cifar(20, spec.width == null ? 16 : spec.width, classes);
@@ -100,16 +101,6 @@ public final class ModelFactory {
 
     private static float dropout(ModelSpec spec) {
         return spec.dropout == null ? 0f : spec.dropout.floatValue();
-    }
-
-    /** Fully connected: flatten, then hidden layers with ReLU, then the classifier. */
-    static Block mlp(List<Integer> hidden, float dropout, int classes) {
-        SequentialBlock net = new SequentialBlock().add(Blocks.batchFlattenBlock());
-        for (int units : hidden) {
-            net.add(Linear.builder().setUnits(units).build()).add(Activation.reluBlock());
-        }
-        if (dropout > 0) net.add(Dropout.builder().optRate(dropout).build());
-        return net.add(Linear.builder().setUnits(classes).build());
     }
 
     /**

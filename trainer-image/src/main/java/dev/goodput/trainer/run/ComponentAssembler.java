@@ -19,7 +19,6 @@ import dev.goodput.trainer.data.ExampleSet;
 import dev.goodput.trainer.data.Normalization;
 import dev.goodput.trainer.loop.DataParallelGradients;
 import dev.goodput.trainer.loop.Evaluator;
-import dev.goodput.trainer.loop.GradientAccumulator;
 import dev.goodput.trainer.loop.GradientSource;
 import dev.goodput.trainer.loop.TrainingStep;
 import dev.goodput.trainer.model.ModelFactory;
@@ -27,7 +26,6 @@ import dev.goodput.trainer.model.torchscript.AdapterGradients;
 import dev.goodput.trainer.model.LoadedModel;
 import dev.goodput.trainer.checkpoint.ModelArrays;
 import dev.goodput.trainer.checkpoint.BaseWeights;
-import dev.goodput.trainer.recompute.RecomputedGradients;
 import dev.goodput.trainer.recompute.Segmented;
 import dev.goodput.trainer.optim.AveragedWeights;
 import dev.goodput.trainer.optim.Optimizer;
@@ -82,8 +80,7 @@ public final class ComponentAssembler {
                     + " (stage-0.pt, stage-1.pt, ...; see examples/torchscript/export_model.py --stages), or set"
                     + " gradientCheckpointing to false" : " has no segments to recompute; set gradientCheckpointing to false"));
         }
-        GradientSource gradients = run.recompute() && block instanceof Segmented segmented
-                ? new RecomputedGradients(segmented, parameterStore) : new GradientAccumulator(block, parameterStore);
+        GradientSource gradients = GradientSources.forModel(block, parameterStore, run.recompute(), run.fp16());
         if (!model.adapters().isEmpty()) gradients = new AdapterGradients(gradients, model.adapters());
         int n = run.devices().devices().size();
         if (replicas && n > 1) {
