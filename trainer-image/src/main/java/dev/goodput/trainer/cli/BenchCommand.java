@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
  * {@code trainer bench}: steady-state training throughput of the trainer's own step ({@code loop/TrainingStep}, as the
  * training loop runs it, with fp32, no accumulation, no clipping), for comparison with bench/throughput/pytorch_reference.py.
  * Host batches are assembled before the clock starts (both sides do the same), so the figure is the compute of a step:
- * host batch into the staging buffers, forward, loss, backward, AdamW, zeroed gradients, the step's NDScope closed.
+ * host batch into the staging buffers, forward, loss, backward, AdamW, the gradients reset (zeroed, or for the MLP
+ * written over by the next step), the step's NDScope closed.
  * Prints one JSON line.
  */
 @Command(name = "bench", description = "Times steady-state training steps of a model on Fashion-MNIST; prints one JSON line.")

@@ -19,9 +19,10 @@ import java.util.List;
 
 /**
  * One optimizer step: {@code accumulation} micro-batches, each forward and backward (fp16 inputs and a scaled loss
- * under mixed precision), then unscaling, the overflow check, clipping, the update and zeroed gradients, all in one
- * NDScope so the step's temporaries are freed at once. The training loop runs it for every step and the batch tuner's
- * probes run it at the sizes they measure, so the memory a probe sees is the memory the run will use.
+ * under mixed precision), then unscaling, the overflow check, clipping, the update and the gradients reset for the
+ * next step, all in one NDScope so the step's temporaries are freed at once. The training loop runs it for every
+ * step and the batch tuner's probes run it at the sizes they measure, so the memory a probe sees is the memory the run
+ * will use.
  */
 public final class TrainingStep {
     private final NDManager manager;
