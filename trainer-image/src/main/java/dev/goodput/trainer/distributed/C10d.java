@@ -57,10 +57,11 @@ final class C10d {
                         + " cannot train across processes; run one worker or use the Linux x86-64 image");
             }
             Path dir = Files.createTempDirectory("goodput-c10d");
-            Path file = dir.resolve("libgoodput_c10d.so");
-            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            file.toFile().deleteOnExit();
+            // deleteOnExit deletes in the reverse order of registration: the directory is registered first so that it goes last
             dir.toFile().deleteOnExit();
+            Path file = dir.resolve("libgoodput_c10d.so");
+            file.toFile().deleteOnExit();
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
             return file;
         } catch (IOException e) {
             throw new IllegalStateException("cannot unpack the c10d binding: " + e.getMessage(), e);

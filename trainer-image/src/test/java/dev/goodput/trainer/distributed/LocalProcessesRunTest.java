@@ -9,7 +9,9 @@ import dev.goodput.trainer.checkpoint.CheckpointStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,12 +31,19 @@ class LocalProcessesRunTest {
         }
         String ranks = hash(dir.resolve("ranks/test-job"));
 
-        try (TrainerProcess p = TrainerProcess.start(manifest, dir.resolve("launched"), logs.resolve("launched.json"), "--processes", "2")) {
+        // Its own temporary folder, inherited by the processes it starts: each unpacks the c10d binding there
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        try (TrainerProcess p = TrainerProcess.start(List.of("-Djava.io.tmpdir=" + tmp), Map.of(), manifest,
+                dir.resolve("launched"), logs.resolve("launched.json"), "--processes", "2")) {
             assertThat(p.waitFor(300)).as(String.join("\n", p.lines())).isEqualTo(ExitCodes.FINISHED);
             assertThat(p.printed("goodput: 2 processes")).isTrue();
             assertThat(p.printed("data parallel: rank 1 of 2")).as(String.join("\n", p.lines())).isTrue();
         }
         assertThat(hash(dir.resolve("launched/test-job"))).isEqualTo(ranks);
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertThat(left.map(f -> f.getFileName().toString())).as("what the processes left in their temporary folder")
+                    .noneMatch(f -> f.startsWith("goodput-c10d"));
+        }
 
         Path preempted = dir.resolve("preempted");
         try (TrainerProcess p = TrainerProcess.start(manifest, preempted, logs.resolve("first.json"), "--processes", "2",
