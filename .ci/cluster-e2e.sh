@@ -123,7 +123,7 @@ attempts_of() {
 }
 # wait_scraped JOB ATTEMPT: waits until Prometheus holds a trainer series of that attempt. An attempt this test
 # interrupts may live for less than the time service discovery and the first scrape take on a loaded machine; the
-# check in part 7 that every attempt was scraped must test the labelling, not that race.
+# check in part 7 that the attempts were scraped with their labels must test the labelling, not that race.
 WAITED_SCRAPED=""   # JOB#ATTEMPT of each attempt wait_scraped saw scraped
 wait_scraped() {
   local start=$SECONDS
@@ -355,8 +355,8 @@ log "prometheus: trainer series by namespace/job#attempt@node: ${targets:-none}"
 # take longer than an attempt that resumes near its job's end lives (preempted's third ran 10 s on an Intel Xeon and
 # was never scraped). So the check covers every attempt that ran for 30 s or more, and every attempt that wait_scraped
 # saw scraped before this test interrupted it (its node label is checked only here). Attempts here run 10 to 15 s
-# (preempted's third) or 50 s and more (slow-save's second, the example, the workers' second), so 30 s keeps every
-# long one in the check.
+# (preempted's second, which wait_scraped covers, and its third) or 40 s and more (slow-save's two, the example, the
+# workers' second), so 30 s keeps every long one in the check.
 for j in $jobs; do
   [[ $j == out-of-memory ]] && continue   # killed before it served metrics
   attempts=$(kubectl -n "$NS" get tj "$j" -o json | WAITED="$WAITED_SCRAPED" JOB="$j" python3 -c '
